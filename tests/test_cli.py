@@ -20,7 +20,7 @@ def test_console_script_is_installed():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["train", "--method", "nope"], "unknown method 'nope'; valid: ['simclr']"),
+    (["train", "--method", "nope"], "unknown method 'nope'; valid: ['barlow_twins', 'byol'"),
     (["train", "--data", "nope"], "unknown dataset 'nope': use one of"),
     (["train", "--size", "huge"], "size must be 'small' or 'full'"),
     (["train", "--epochs", "-3"], "epochs must be a positive integer"),
