@@ -31,7 +31,7 @@ setup(
     packages=find_packages(include=['cookbook', 'cookbook.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements, 'bench': shlex.split(cfg.get('bench_requirements', ''))},
     python_requires='>=' + cfg['min_python'],
     zip_safe=False,
     entry_points={
