@@ -96,3 +96,21 @@ def test_npz_shards_like_shared_cifar(tmp_path):
     assert "train=80, test=20" in r.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert 0 <= summary["ssl"]["knn"] <= 100 and summary["epochs"] == 1
+
+
+def test_run_folder_holds_diagnostics(tmp_path):
+    """`cookbook train` writes the diagnostics table and figures (issue 5), and the monitor's numbers reach metrics.jsonl."""
+    out = tmp_path / "run"
+    r = run("train", "--data", "embedded", "--subset", "400", "--epochs", "2", "--batch-size", "64", "--out", str(out),
+            "--probe-epochs", "2", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    for name in ["diagnostics.json", "diagnostics.md", "layer_spectra.png", "invariance.png", "embedding.png",
+                 "retrieval.png", "monitor.png"]:
+        assert (out / name).stat().st_size > 0, name
+        assert name in r.stdout, name                     # the printed file list names it
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert [row["layer"] for row in diag["layers"]][0] == "backbone"
+    assert {"rankme", "alpha_req", "alpha_r2", "std", "alignment", "uniformity"} <= set(diag["layers"][0])
+    assert {row["augmentation"] for row in diag["invariance"]} >= {"crop", "colour", "blur", "grayscale", "flip"}
+    last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["epoch"] == 2 and 1 <= last["rankme"] <= 128
