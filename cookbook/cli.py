@@ -17,7 +17,8 @@ from .evaluate import embed, evaluate, plot_spectrum
 from .train import atomic_write_text, load_checkpoint, train
 
 # %% auto #0
-__all__ = ['METHODS', 'method_class', 'method_config', 'plot_history', 'cmd_train', 'cmd_eval', 'build_parser', 'main']
+__all__ = ['METHODS', 'method_class', 'method_config', 'set_field', 'parse_set', 'plot_history', 'cmd_train', 'cmd_eval',
+           'build_parser', 'main']
 
 # %% ../nbs/20_cli.ipynb #5106eb3e
 METHODS = {
@@ -39,6 +40,37 @@ def method_config(method: str, size: str = "small"):
     "The `small` or `full` config of `method`."
     if size not in ("small", "full"): raise CookbookError(f"size must be 'small' or 'full', got {size!r}")
     return getattr(method_class(method), size)()
+
+# %% ../nbs/20_cli.ipynb #c1f0a7e3
+def set_field(cfg, path: str, value: str):
+    "Set the dotted field `path` (e.g. `train.lr`, `views.crop_scale`) of the dataclass `cfg` to the literal `value`; returns `cfg`."
+    import ast, dataclasses
+    *parents, leaf = path.split(".")
+    obj = cfg
+    for i, name in enumerate(parents + [leaf]):
+        names = [f.name for f in dataclasses.fields(obj)] if dataclasses.is_dataclass(obj) else []
+        if name not in names:
+            where = ".".join(parents[:i]) or type(cfg).__name__
+            raise CookbookError(f"--set {path}: {where} has no field {name!r}; valid: {sorted(names)}")
+        if i < len(parents): obj = getattr(obj, name)
+    try: new = ast.literal_eval(value)
+    except (ValueError, SyntaxError): new = value
+    old = getattr(obj, leaf)
+    if dataclasses.is_dataclass(old): raise CookbookError(f"--set {path}: {path} is a group of fields; set one of them, e.g. {path}.{dataclasses.fields(old)[0].name}")
+    if isinstance(old, tuple) and isinstance(new, list): new = tuple(new)
+    if isinstance(old, float) and isinstance(new, int) and not isinstance(new, bool): new = float(new)
+    if old is not None and type(new) is not type(old) and not (isinstance(old, float) and new is None):
+        raise CookbookError(f"--set {path}={value}: expected {type(old).__name__} (like {old!r}), got {type(new).__name__}")
+    setattr(obj, leaf, new)
+    return cfg
+
+def parse_set(items) -> list:
+    "`['a.b=1', ...]` -> `[('a.b', '1'), ...]`, with a clear error for items without `=`."
+    out = []
+    for item in items or []:
+        if "=" not in item: raise CookbookError(f"--set needs KEY=VALUE, got {item!r} (e.g. --set train.weight_decay=0.05)")
+        k, v = item.split("=", 1); out.append((k.strip(), v.strip()))
+    return out
 
 # %% ../nbs/20_cli.ipynb #bedc9f4e
 def plot_history(history: list, path=None):
@@ -119,6 +151,7 @@ def cmd_train(args) -> dict:
         cfg = method_config(method, args.size)
         for key, value in [("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr), ("seed", args.seed)]:
             if value is not None: setattr(cfg.train, key, value)
+        for key, value in parse_set(args.set): set_field(cfg, key, value)
         if args.compile: cfg.train.compile = True
         if args.precision: cfg.train.precision = args.precision
         cfg.train.check()
@@ -179,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None)
     t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one config field, e.g. --set train.weight_decay=0.05 --set views.gray_p=0.5 (repeatable)")
     t.add_argument("--precision", default=None, help="auto | bf16 | fp32")
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
     t.add_argument("--device", default=None, help="cuda, cpu, mps (default: best available)")
