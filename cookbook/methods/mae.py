@@ -134,7 +134,7 @@ class MAEConfig:
     decoder_depth: int = 1
     decoder_heads: int = 4
     views: ViewConfig = field(default_factory=lambda: mae_views(32, crop_scale=(0.35, 1.0)))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=12, batch_size=128, optimizer="adamw", lr=1.5e-3,
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=128, optimizer="adamw", lr=1.5e-3,
                                                                   weight_decay=0.05, knn_every=0))
 
     @classmethod
