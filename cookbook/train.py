@@ -30,6 +30,8 @@ class TrainConfig:
     lr: float = 2e-3                # peak learning rate (after warmup)
     weight_decay: float = 1e-4
     momentum: float = 0.9           # sgd and lars
+    lars_eta: float = 0.001         # LARS trust coefficient (LARS paper, SimCLR/BYOL code); solo-learn: 0.02
+    lars_clip: bool = False         # clip the trust ratio at 1 / lr (solo-learn's LARS)
     warmup_epochs: float = 1.0
     final_lr_ratio: float = 0.0     # cosine decays to lr * final_lr_ratio
     knn_every: int = 4              # epochs between kNN evaluations (0: only at the end)
@@ -59,8 +61,8 @@ class TrainConfig:
 # %% ../nbs/05_train.ipynb #58a4ebed
 class LARS(torch.optim.Optimizer):
     "SGD + momentum with layer-wise trust ratio; groups with `lars=False` (biases, norms) are plain SGD without decay."
-    def __init__(self, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0, eta: float = 0.001):
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta, lars=True))
+    def __init__(self, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0, eta: float = 0.001, clip: bool = False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta, clip=clip, lars=True))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -72,6 +74,7 @@ class LARS(torch.optim.Optimizer):
                     g = g.add(p, alpha=group["weight_decay"])
                     w_norm, g_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(g)
                     trust = torch.where((w_norm > 0) & (g_norm > 0), group["eta"] * w_norm / g_norm, torch.ones_like(w_norm))
+                    if group["clip"]: trust = (trust / group["lr"]).clamp(max=1.0)   # solo-learn: never faster than SGD at lr
                     g = g.mul(trust)
                 buf = self.state[p].get("momentum_buffer")
                 if buf is None: buf = self.state[p]["momentum_buffer"] = torch.clone(g).detach()
@@ -91,7 +94,8 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     "The optimiser `cfg.optimizer` over `model`'s trainable parameters (fused on CUDA where torch has it)."
     groups = param_groups(model, cfg.weight_decay)
     cuda = next(model.parameters()).is_cuda
-    if cfg.optimizer == "lars": return LARS(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "lars":
+        return LARS(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, eta=cfg.lars_eta, clip=cfg.lars_clip)
     for g in groups: g.pop("lars", None)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, **({"fused": True} if cuda else {}))

@@ -101,7 +101,7 @@ class BYOLConfig:
         return cls(encoder="resnet18", width=1.0, proj_hidden=4096, proj_dim=256, pred_hidden=4096, base_momentum=0.99,
                    views=replace(byol_views(32, crop_scale=(0.08, 1.0)), blur_p=(0.0, 0.0)),
                    train=TrainConfig(epochs=1000, batch_size=256, optimizer="lars", lr=1.0, weight_decay=1e-5,
-                                     warmup_epochs=10, knn_every=10))
+                                     lars_eta=0.02, lars_clip=True, warmup_epochs=10, knn_every=10))
 
     @classmethod
     def preset(cls) -> "BYOLConfig":
