@@ -118,12 +118,24 @@ class Table(list):
 
     def to_json(self) -> str: return json.dumps(list(self), indent=2)
 
+# %% ../nbs/40_diagnostics.ipynb #7d1a0e02
+def _spectrum_and_covariance(z: torch.Tensor) -> tuple:
+    "`(spectrum(z), covariance_eigenvalues(z))` of `z: [N, D]`, sharing one float64 Gram matrix when `N >= D`."
+    n, d = z.shape
+    if n < d or n < 2: return spectrum(z), covariance_eigenvalues(z)
+    z = z.double()
+    g = z.T @ z                                                # [D, D], the only N x D x D product
+    mu = z.mean(0)
+    s = torch.linalg.eigvalsh(g).flip(0).clamp_min(0).sqrt()
+    cov = torch.linalg.eigvalsh(g - n * torch.outer(mu, mu)).flip(0).clamp_min(0) / (n - 1)
+    return s, cov
+
 # %% ../nbs/40_diagnostics.ipynb #db4c21d6
 def layer_diagnostics(z: torch.Tensor, z1: torch.Tensor | None = None, z2: torch.Tensor | None = None,
                       max_points: int = 2048) -> tuple:
     "All numbers for one layer's `z: [N, D]` (and positives `z1, z2: [M, D]`): `(row dict, singular values)`."
-    s = spectrum(z)
-    alpha, r2 = power_law_fit(covariance_eigenvalues(z))
+    s, cov = _spectrum_and_covariance(z)
+    alpha, r2 = power_law_fit(cov)
     row = {"dim": z.shape[1], "rankme": rankme_from_spectrum(s), "alpha_req": alpha, "alpha_r2": r2,
            "std": embedding_std(z), "std_x_sqrt_d": embedding_std(z) * math.sqrt(z.shape[1]),
            "uniformity": uniformity(z, max_points=max_points)}
