@@ -17,8 +17,8 @@ from .distributed import (all_reduce_mean, broadcast_, is_main, rank, shard_batc
 from .evaluate import embed, knn_accuracy
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'TrainConfig', 'LARS', 'param_groups', 'make_optimizer', 'lr_at', 'atomic_save', 'atomic_write_text',
-           'load_checkpoint', 'knn_eval', 'train']
+__all__ = ['OPTIMIZERS', 'TrainConfig', 'LARS', 'param_groups', 'group_lr', 'make_optimizer', 'lr_at', 'atomic_save',
+           'atomic_write_text', 'load_checkpoint', 'knn_eval', 'train']
 
 # %% ../nbs/05_train.ipynb #11ca2093
 @dataclass
@@ -85,10 +85,23 @@ class LARS(torch.optim.Optimizer):
 OPTIMIZERS = ["adamw", "lars", "sgd"]
 
 def param_groups(model: nn.Module, weight_decay: float):
-    "Two groups: weights (decayed, LARS-adapted) and biases/norm parameters (neither)."
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-    rest = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-    return [dict(params=decay, weight_decay=weight_decay), dict(params=rest, weight_decay=0.0, lars=False)]
+    """Weights (decayed, LARS-adapted) and biases/norm parameters (neither), two groups per learning-rate rule.
+
+    A method may define `model.lr_rules() -> [(module, {"lr_scale": float, "fixed_lr": bool}), ...]` to give a
+    sub-module its own rule (SimSiam's predictor); every other parameter gets `lr_scale=1, fixed_lr=False`."""
+    rules = list(getattr(model, "lr_rules", lambda: [])())
+    special = {id(p): i for i, (m, _) in enumerate(rules) for p in m.parameters()}
+    groups = []
+    for i, opts in [(None, {})] + list(enumerate(r for _, r in rules)):
+        ps = [p for p in model.parameters() if p.requires_grad and special.get(id(p)) == i]
+        rule = {"lr_scale": float(opts.get("lr_scale", 1.0)), "fixed_lr": bool(opts.get("fixed_lr", False))}
+        groups += [dict(params=[p for p in ps if p.ndim > 1], weight_decay=weight_decay, **rule),
+                   dict(params=[p for p in ps if p.ndim <= 1], weight_decay=0.0, lars=False, **rule)]
+    return [g for g in groups if g["params"]]
+
+def group_lr(group: dict, lr: float, peak_lr: float) -> float:
+    "The learning rate of one parameter group: `lr_scale` times the schedule's `lr`, or times `peak_lr` if `fixed_lr`."
+    return group.get("lr_scale", 1.0) * (peak_lr if group.get("fixed_lr", False) else lr)
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     "The optimiser `cfg.optimizer` over `model`'s trainable parameters (fused on CUDA where torch has it)."
@@ -223,7 +236,7 @@ def train(model: nn.Module, data, views, cfg: TrainConfig, run_dir=None, resume:
         for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i
             lr = lr_at(step, total, cfg, steps_per_epoch)
-            for g in opt.param_groups: g["lr"] = lr
+            for g in opt.param_groups: g["lr"] = group_lr(g, lr, cfg.lr)
             batch = views(images[batches[i]])
             if device.type == "cuda" and cfg.channels_last:
                 batch = [v.contiguous(memory_format=torch.channels_last) for v in batch]

@@ -33,12 +33,18 @@ def simsiam_loss(p1: torch.Tensor, p2: torch.Tensor, z1: torch.Tensor, z2: torch
 class SimSiam(nn.Module):
     "Encoder + projector (BN on the output) + bottleneck predictor, negative cosine loss with stop-gradient."
     def __init__(self, encoder: nn.Module, proj_hidden: int = 2048, proj_dim: int = 2048, pred_hidden: int = 512,
-                 proj_layers: int = 3, stop_gradient: bool = True):
+                 proj_layers: int = 3, stop_gradient: bool = True, pred_lr_scale: float = 1.0, pred_fixed_lr: bool = False):
         super().__init__()
         if proj_layers < 2: raise CookbookError(f"proj_layers must be at least 2 (a hidden layer), got {proj_layers}")
+        if pred_lr_scale <= 0: raise CookbookError(f"pred_lr_scale must be positive, got {pred_lr_scale}")
         self.encoder, self.stop_gradient = encoder, stop_gradient
         self.projector = mlp([encoder.dim] + [proj_hidden] * (proj_layers - 1) + [proj_dim], last_bn=True)
         self.predictor = mlp([proj_dim, pred_hidden, proj_dim])
+        self.pred_lr_scale, self.pred_fixed_lr = pred_lr_scale, pred_fixed_lr
+
+    def lr_rules(self) -> list:
+        "The predictor's learning-rate rule for the training loop (`cookbook.train.param_groups`)."
+        return [(self.predictor, {"lr_scale": self.pred_lr_scale, "fixed_lr": self.pred_fixed_lr})]
 
     def forward(self, views: list) -> torch.Tensor:
         "`views`: two batches `[B, 3, H, W]` -> symmetrised SimSiam loss."
@@ -58,19 +64,22 @@ class SimSiamConfig:
     pred_hidden: int = 128
     proj_layers: int = 2
     stop_gradient: bool = True             # break switch: False = gradients through both branches (collapses)
-    views: ViewConfig = field(default_factory=lambda: simclr_views(32, strength=1.0, crop_scale=(0.3, 1.0), blur=False))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=16, batch_size=128, optimizer="adamw", lr=2e-3))
+    pred_lr_scale: float = 10.0            # predictor lr = pred_lr_scale x (peak lr if pred_fixed_lr else the schedule's)
+    pred_fixed_lr: bool = True             # the paper's fixed predictor lr (no warmup, no cosine decay)
+    views: ViewConfig = field(default_factory=lambda: replace(simclr_views(32, strength=1.0, crop_scale=(0.3, 1.0), blur=False),
+                                                              jitter=(0.8, 0.8, 0.8, 0.5), gray_p=0.5))   # erase hue
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=128, optimizer="adamw", lr=5e-4))
 
     @classmethod
     def small(cls) -> "SimSiamConfig":
-        "Two CPU cores, embedded dataset, ~2-3 minutes."
+        "Two CPU cores, embedded dataset, ~2 minutes."
         return cls()
 
     @classmethod
     def full(cls) -> "SimSiamConfig":
         "CIFAR ResNet-18 on a GPU (solo-learn's cifar/simsiam.yaml)."
         return cls(encoder="resnet18", width=1.0, proj_hidden=2048, proj_dim=2048, pred_hidden=512, proj_layers=3,
-                   views=simclr_views(32, strength=0.5, crop_scale=(0.08, 1.0), blur=True),
+                   pred_lr_scale=1.0, pred_fixed_lr=True, views=simclr_views(32, strength=0.5, crop_scale=(0.08, 1.0), blur=True),
                    train=TrainConfig(epochs=1000, batch_size=256, optimizer="sgd", lr=0.5, weight_decay=1e-5,
                                      warmup_epochs=10, knn_every=10))
 
@@ -81,7 +90,7 @@ class SimSiamConfig:
 
     def build(self) -> SimSiam:
         return SimSiam(make_encoder(self.encoder, self.width), self.proj_hidden, self.proj_dim, self.pred_hidden,
-                       self.proj_layers, self.stop_gradient)
+                       self.proj_layers, self.stop_gradient, self.pred_lr_scale, self.pred_fixed_lr)
 
     def make_views(self) -> Views:
         return Views(self.views)
