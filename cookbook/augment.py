@@ -5,7 +5,7 @@
 # %% ../nbs/02_augment.ipynb #a621fdb9
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -13,7 +13,7 @@ import torch.nn.functional as F
 # %% auto #0
 __all__ = ['sample_crop_boxes', 'resized_crop', 'to_grayscale', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation',
            'adjust_hue', 'color_jitter', 'gaussian_kernels', 'gaussian_blur', 'solarize', 'ViewConfig', 'simclr_views',
-           'byol_views', 'to_float', 'make_view', 'Views', 'MultiCrop', 'multicrop_views', 'show_views']
+           'byol_views', 'hue_erasing', 'to_float', 'make_view', 'Views', 'MultiCrop', 'multicrop_views', 'show_views']
 
 # %% ../nbs/02_augment.ipynb #f522f960
 def sample_crop_boxes(n: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), device="cpu", tries: int = 10):
@@ -149,6 +149,10 @@ def byol_views(size: int = 32, crop_scale=(0.08, 1.0)) -> ViewConfig:
     "BYOL's asymmetric views (Grill et al. 2020, table 6)."
     return ViewConfig(size=size, crop_scale=crop_scale, jitter=(0.4, 0.4, 0.2, 0.1), jitter_p=0.8, gray_p=0.2,
                       blur_p=(1.0, 0.1), solarize_p=(0.0, 0.2))
+
+def hue_erasing(cfg: ViewConfig) -> ViewConfig:
+    "`cfg` with SimCLR's full-strength colour jitter but hue 0.5 (any hue can go anywhere) and grayscale with probability 0.5."
+    return replace(cfg, jitter=(0.8, 0.8, 0.8, 0.5), gray_p=0.5)
 
 # %% ../nbs/02_augment.ipynb #d88cf83f
 def to_float(x):

@@ -4,12 +4,12 @@
 
 # %% ../../nbs/13_methods.barlow_twins.ipynb #df24b53f
 from __future__ import annotations
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 
-from ..augment import ViewConfig, Views, simclr_views
+from ..augment import ViewConfig, Views, hue_erasing, simclr_views
 from ..core import CookbookError, pick
 from ..distributed import gather
 from ..encoders import make_encoder, mlp
@@ -94,8 +94,7 @@ class BarlowTwinsConfig:
     off_diagonal_weight: float = 5e-3   # lambda
     off_diagonal: bool = True           # False: only the on-diagonal (invariance) term -- breaks it (collapse lab)
     scale_loss: float = 1.0
-    views: ViewConfig = field(default_factory=lambda: replace(simclr_views(32, strength=1.0, crop_scale=(0.3, 1.0), blur=False),
-                                                              jitter=(0.8, 0.8, 0.8, 0.5), gray_p=0.5))   # erase hue: see Measured
+    views: ViewConfig = field(default_factory=lambda: hue_erasing(simclr_views(32, strength=1.0, crop_scale=(0.3, 1.0), blur=False)))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=16, batch_size=128, optimizer="adamw", lr=2e-3))
 
     @classmethod

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import ViewConfig, Views, byol_views
+from ..augment import ViewConfig, Views, byol_views, hue_erasing
 from ..core import CookbookError, pick
 from ..encoders import make_encoder, mlp
 from ..train import TrainConfig
@@ -74,7 +74,7 @@ class BYOL(nn.Module):
 # %% ../../nbs/11_methods.byol.ipynb #e7621815
 def _small_byol_views() -> ViewConfig:
     "BYOL's asymmetric views at 32 px: colour strong enough to erase hue (the embedded dataset's nuisance), no blur (3-pixel kernel)."
-    return replace(byol_views(32, crop_scale=(0.3, 1.0)), jitter=(0.8, 0.8, 0.8, 0.5), gray_p=0.5, blur_p=(0.0, 0.0))
+    return hue_erasing(replace(byol_views(32, crop_scale=(0.3, 1.0)), blur_p=(0.0, 0.0)))
 
 @dataclass
 class BYOLConfig:
