@@ -25,6 +25,10 @@ def _gram_eigenvalues(z: torch.Tensor, centre: bool) -> torch.Tensor:
     z = z.double()
     if centre: z = z - z.mean(0, keepdim=True)
     g = z.T @ z if z.shape[0] >= z.shape[1] else z @ z.T
+    return _descending_eigenvalues(g)
+
+def _descending_eigenvalues(g: torch.Tensor) -> torch.Tensor:
+    "Eigenvalues of the symmetric PSD `g`, descending, rounding error below 0 clipped."
     return torch.linalg.eigvalsh(g).flip(0).clamp_min(0)
 
 def spectrum(z: torch.Tensor) -> torch.Tensor:
@@ -126,9 +130,7 @@ def _spectrum_and_covariance(z: torch.Tensor) -> tuple:
     z = z.double()
     g = z.T @ z                                                # [D, D], the only N x D x D product
     mu = z.mean(0)
-    s = torch.linalg.eigvalsh(g).flip(0).clamp_min(0).sqrt()
-    cov = torch.linalg.eigvalsh(g - n * torch.outer(mu, mu)).flip(0).clamp_min(0) / (n - 1)
-    return s, cov
+    return _descending_eigenvalues(g).sqrt(), _descending_eigenvalues(g - n * torch.outer(mu, mu)) / (n - 1)
 
 # %% ../nbs/40_diagnostics.ipynb #db4c21d6
 def layer_diagnostics(z: torch.Tensor, z1: torch.Tensor | None = None, z2: torch.Tensor | None = None,
