@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_cli.ipynb #7dd83bde
 from __future__ import annotations
-import argparse, importlib, json, sys, time
+import argparse, ast, dataclasses, importlib, json, sys, time
 from datetime import datetime
 from pathlib import Path
 
@@ -44,7 +44,6 @@ def method_config(method: str, size: str = "small"):
 # %% ../nbs/20_cli.ipynb #c1f0a7e3
 def set_field(cfg, path: str, value: str):
     "Set the dotted field `path` (e.g. `train.lr`, `views.crop_scale`) of the dataclass `cfg` to the literal `value`; returns `cfg`."
-    import ast, dataclasses
     *parents, leaf = path.split(".")
     obj = cfg
     for i, name in enumerate(parents + [leaf]):
@@ -59,7 +58,7 @@ def set_field(cfg, path: str, value: str):
     if dataclasses.is_dataclass(old): raise CookbookError(f"--set {path}: {path} is a group of fields; set one of them, e.g. {path}.{dataclasses.fields(old)[0].name}")
     if isinstance(old, tuple) and isinstance(new, list): new = tuple(new)
     if isinstance(old, float) and isinstance(new, int) and not isinstance(new, bool): new = float(new)
-    if old is not None and type(new) is not type(old) and not (isinstance(old, float) and new is None):
+    if old is not None and type(new) is not type(old):
         raise CookbookError(f"--set {path}={value}: expected {type(old).__name__} (like {old!r}), got {type(new).__name__}")
     setattr(obj, leaf, new)
     return cfg
@@ -141,6 +140,7 @@ def _read_run(run: Path) -> dict:
 def cmd_train(args) -> dict:
     device = setup(args.device)  # under torchrun: joins the process group, one device per process
     if args.resume:
+        if args.set: raise CookbookError("--set cannot change a run being resumed (its config.json fixes the model); start a new run")
         run = Path(args.resume)
         saved = _read_run(run)
         method, spec = saved["method"], saved["data"]
