@@ -199,7 +199,7 @@ def multicrop_views(size: int = 32, local_size: int = 16, n_local: int = 4, stre
 
 # %% ../nbs/02_augment.ipynb #56203d3c
 def show_views(images, views_fn, n_views: int = 6, ax=None):
-    "Grid figure: each row is an image (uint8 `[N, 3, H, W]`) followed by `n_views` views from `views_fn`."
+    "Grid figure: each row is an image (uint8 `[N, 3, H, W]`) followed by `n_views` views from `views_fn`; every column titled."
     import matplotlib.pyplot as plt
     n = images.shape[0]
     cols = []
@@ -212,6 +212,7 @@ def show_views(images, views_fn, n_views: int = 6, ax=None):
         for j, t in enumerate(tiles):
             axes[i, j].imshow(t.detach().float().cpu().permute(1, 2, 0).clamp(0, 1).numpy())
             axes[i, j].axis("off")
-    axes[0, 0].set_title("image", fontsize=8)
+    for j, name in enumerate(["image"] + [f"view {k + 1}" for k in range(n_views)]):
+        axes[0, j].set_title(name, fontsize=10)
     fig.tight_layout()
     return fig

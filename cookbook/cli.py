@@ -13,6 +13,7 @@ import torch
 from .core import CookbookError, config_from_dict, config_to_dict, get_device, runs_dir, seed_everything
 from .data import DATASETS, load_dataset
 from .distributed import broadcast_object, is_main, setup
+from .baselines import baselines
 from .evaluate import embed, evaluate, plot_spectrum
 from .train import atomic_write_text, load_checkpoint, train
 
@@ -96,27 +97,42 @@ def _load(spec: dict, download: bool = False):
         if data.unlabeled is not None: data.unlabeled = data.unlabeled.take(spec["subset"])
     return data
 
-def _summary(model_encoder, random_encoder, data, history, probe_epochs: int) -> dict:
-    return {"random init": evaluate(random_encoder, data, probe_epochs=probe_epochs),
-            "ssl": evaluate(model_encoder, data, probe_epochs=probe_epochs),
+def _summary(cfg, model_encoder, data, history, probe_epochs: int, supervised: bool, device) -> dict:
+    "The SSL encoder's `evaluate` row beside the `baselines` rows (raw pixels, random init, supervised)."
+    rows = baselines(cfg, data, probe_epochs, supervised=supervised, device=device)
+    return {**rows, "ssl": evaluate(model_encoder, data, probe_epochs=probe_epochs),
             "epochs": max(h["epoch"] for h in history) if history else None}
 
 def _print_summary(summary: dict, method: str, data_name: str):
     print(f"\nSummary: {method} on {data_name} ({summary['epochs']} epochs)")
-    print(f"{'encoder':<14}{'kNN %':>8}{'linear %':>10}{'RankMe':>9}{'std':>8}")
-    for name, r in [("random init", summary["random init"]), (method, summary["ssl"])]:
-        print(f"{name:<14}{r['knn']:>8.1f}{r.get('linear', float('nan')):>10.1f}{r['rankme']:>9.1f}{r['std']:>8.3f}")
+    print(f"{'encoder':<24}{'kNN %':>8}{'linear %':>10}{'RankMe':>9}{'std':>8}")
+    names = {"raw pixels": "raw pixels", "random init": "random init", "ssl": f"{method} (no labels)",
+             "supervised": "supervised (labels)"}
+    for key, name in names.items():
+        if key not in summary: continue
+        r = summary[key]
+        print(f"{name:<24}{r['knn']:>8.1f}{r.get('linear', float('nan')):>10.1f}{r['rankme']:>9.1f}{r['std']:>8.3f}")
     gain = summary["ssl"]["knn"] - summary["random init"]["knn"]
-    print(f"SSL kNN is {gain:+.1f} points over the random-init encoder")
+    line = f"SSL kNN is {gain:+.1f} points over the random-init encoder"
+    if "supervised" in summary:
+        gap = summary["supervised"]["knn"] - summary["random init"]["knn"]
+        line += (f"; the supervised ceiling is {summary['supervised']['knn']:.1f}"
+                 + (f" (SSL closes {100 * gain / gap:.0f}% of the gap)" if gap > 1 else ""))
+    print(line)
+    if "map" in summary:
+        m, c = summary["map"], summary["clusters"]
+        print(f"embedding.png ({m['projection'].upper()} of the test set): kNN in the map {m['map_knn']:.1f}%, "
+              f"silhouette {m['silhouette']:.2f}; k-means of the embeddings: NMI {c['nmi']:.2f}, ARI {c['ari']:.2f}")
 
-def _finish(run: Path, cfg, model, data, history, method: str, probe_epochs: int, device, monitor=None):
-    "Evaluate beside a random-init encoder, write plots and summary.json, print the summary."
+def _finish(run: Path, cfg, model, data, history, method: str, probe_epochs: int, device, monitor=None,
+            supervised: bool = True):
+    "Evaluate beside the baselines, write plots and summary.json, print the summary."
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from cookbook.augment import show_views
+    summary = _summary(cfg, model.encoder, data, history, probe_epochs, supervised, device)
     seed_everything(cfg.train.seed)
     random_encoder = cfg.build().encoder.to(device)   # same seed as the run's initialisation
-    summary = _summary(model.encoder, random_encoder, data, history, probe_epochs)
     atomic_write_text(json.dumps(summary, indent=2), run / "summary.json")
     plot_history(history, run / "history.png")
     fig = plot_spectrum({"random init": embed(random_encoder, data.test.images), method: embed(model.encoder, data.test.images)})
@@ -127,6 +143,9 @@ def _finish(run: Path, cfg, model, data, history, method: str, probe_epochs: int
     if hasattr(cfg, "run_plots"): files += cfg.run_plots(model, data, run)
     from cookbook.monitor import write_diagnostics  # per-layer table, spectra, invariance, PCA map, retrieval grid
     files += write_diagnostics(model, data, run, cfg.make_views(), cfg.views, monitor)
+    diagnostics = json.loads((run / "diagnostics.json").read_text())
+    summary["map"], summary["clusters"] = diagnostics["map"], diagnostics["clusters"]
+    atomic_write_text(json.dumps(summary, indent=2), run / "summary.json")
     _print_summary(summary, method, data.name)
     print(f"run folder: {run} ({', '.join(files)})")
     return summary
@@ -176,7 +195,9 @@ def cmd_train(args) -> dict:
     history = train(model, data, cfg.make_views(), cfg.train, run_dir=run, resume=bool(args.resume), device=device,
                     config=config_to_dict(cfg), progress=not args.no_progress, callbacks=[monitor] if is_main() else [])
     if not is_main(): return {}  # rank 0 evaluates and writes the summary
-    return _finish(run, cfg, model, data.to(device), history, method, args.probe_epochs, device, monitor)
+    monitor.add_history(history)  # epoch 0 (random init) was measured before any callback ran
+    return _finish(run, cfg, model, data.to(device), history, method, args.probe_epochs, device, monitor,
+                   supervised=not args.no_supervised)
 
 def cmd_eval(args) -> dict:
     run = Path(args.run)
@@ -193,7 +214,7 @@ def cmd_eval(args) -> dict:
         raise CookbookError(f"checkpoint in {run} does not match its config.json ({str(e).splitlines()[0]})") from e
     model.to(device)
     data = _load(spec, args.download).to(device)
-    return _finish(run, cfg, model, data, ckpt["history"], method, args.probe_epochs, device)
+    return _finish(run, cfg, model, data, ckpt["history"], method, args.probe_epochs, device, supervised=not args.no_supervised)
 
 # %% ../nbs/20_cli.ipynb #5d1a8c58
 def build_parser() -> argparse.ArgumentParser:
@@ -221,12 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", default=None, metavar="RUN", help="continue the run in this folder")
     t.add_argument("--probe-epochs", type=int, default=100, help="epochs of the final linear probe")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--no-supervised", action="store_true",
+                   help="skip the supervised ceiling (the same encoder trained with labels for as many epochs)")
     e = sub.add_parser("eval", help="evaluate a run's checkpoint beside a random-init encoder")
     e.add_argument("run")
     e.add_argument("--data", default=None, help="evaluate on another dataset than the run's")
     e.add_argument("--test-data", default=None); e.add_argument("--root", default=None)
     e.add_argument("--download", action="store_true"); e.add_argument("--device", default=None)
     e.add_argument("--probe-epochs", type=int, default=100)
+    e.add_argument("--no-supervised", action="store_true", help="skip the supervised ceiling")
     b = sub.add_parser("bench", help="throughput and memory benchmark (prints numbers)")
     b.add_argument("--device", default=None); b.add_argument("--steps", type=int, default=20)
     b.add_argument("--batch-size", type=int, default=512); b.add_argument("--compile", action="store_true")

@@ -8,6 +8,7 @@ import copy, importlib.util, time
 
 import torch
 
+from .baselines import baselines
 from .cli import METHODS, method_config
 from .core import CookbookError
 from .data import SSLData
@@ -31,40 +32,48 @@ def compare_methods(names: list | None, data, epochs: int | None = None, size: s
 
     `epochs` overrides every config's epochs (the same budget for all; None: each config's own); `n_train` trains on the
     first `n_train` images only (kNN memory and probe then use them too). One row per method:
-    `{method, encoder, epochs, knn, linear, rankme, std, random_knn, random_linear, seconds, s_per_epoch}`."""
+    `{method, encoder, epochs, knn, linear, rankme, std, random_knn, random_linear, supervised_knn, supervised_linear,
+    pixels_knn, pixels_linear, seconds, s_per_epoch}`; the baselines (`cookbook.baselines`) are trained once per encoder and budget."""
     names = available_methods() if names is None else list(names)
     unknown = [n for n in names if n not in METHODS]
     if unknown: raise CookbookError(f"unknown method(s) {unknown}; valid: {sorted(METHODS)}")
     if epochs is not None and not (isinstance(epochs, int) and epochs > 0):
         raise CookbookError(f"epochs must be a positive integer or None, got {epochs!r}")
     data = _subset(data, n_train)
-    rows = []
+    rows, cache = [], {}
     for name in names:
         cfg = copy.deepcopy(method_config(name, size))
         if epochs is not None: cfg.train.epochs = epochs
         cfg.train.seed, cfg.train.knn_every = seed, 0
         torch.manual_seed(seed)
         model = cfg.build()
-        torch.manual_seed(seed)
-        random_encoder = cfg.build().encoder
         t0 = time.perf_counter()
         train(model, data, cfg.make_views(), cfg.train, progress=progress)
         seconds = time.perf_counter() - t0
         ev = evaluate(model.encoder, data, probe_epochs=probe_epochs)
-        rnd = evaluate(random_encoder.to(next(model.parameters()).device), data, probe_epochs=probe_epochs)
+        key = (cfg.encoder, str(getattr(cfg, "width", None)), cfg.train.epochs, cfg.train.batch_size)
+        if key not in cache:
+            cache[key] = baselines(cfg, data, probe_epochs, device=next(model.parameters()).device)
+        base = cache[key]
         rows.append({"method": name, "encoder": cfg.encoder, "epochs": cfg.train.epochs, "knn": ev["knn"], "linear": ev["linear"],
-                     "rankme": ev["rankme"], "std": ev["std"], "dim": ev["dim"], "random_knn": rnd["knn"],
-                     "random_linear": rnd["linear"], "seconds": seconds, "s_per_epoch": seconds / cfg.train.epochs})
+                     "rankme": ev["rankme"], "std": ev["std"], "dim": ev["dim"],
+                     **{f"{short}_{m}": base[full][m] for short, full in [("random", "random init"), ("supervised", "supervised"),
+                                                                          ("pixels", "raw pixels")] for m in ("knn", "linear")},
+                     "seconds": seconds, "s_per_epoch": seconds / cfg.train.epochs})
     return rows
 
 # %% ../nbs/19_compare.ipynb #ff499842
 def format_table(rows: list) -> str:
-    "Markdown table of `compare_methods` rows, best kNN first."
-    head = ("| method | encoder | epochs | kNN % | linear % | RankMe (of dim) | random-init kNN / linear % | wall time | s / epoch |\n"
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    "Markdown table of `compare_methods` rows, best kNN first, each beside its random-init and supervised encoder; raw pixels last."
+    head = ("| method | encoder | epochs | kNN % | linear % | RankMe (of dim) | random init kNN / linear % "
+            "| supervised kNN / linear % | wall time | s / epoch |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in sorted(rows, key=lambda r: -r["knn"]):
         m, s = divmod(round(r["seconds"]), 60)
         lines.append(f"| {r['method']} | {r['encoder']} | {r['epochs']} | {r['knn']:.1f} | {r['linear']:.1f} | "
-                     f"{r['rankme']:.1f} ({r['dim']}) | {r['random_knn']:.1f} / {r['random_linear']:.1f} | {m}:{s:02d} | {r['s_per_epoch']:.1f} |")
+                     f"{r['rankme']:.1f} ({r['dim']}) | {r['random_knn']:.1f} / {r['random_linear']:.1f} | "
+                     f"{r['supervised_knn']:.1f} / {r['supervised_linear']:.1f} | {m}:{s:02d} | {r['s_per_epoch']:.1f} |")
+    if rows:
+        r = rows[0]
+        lines.append(f"| raw pixels (no encoder) | - | - | {r['pixels_knn']:.1f} | {r['pixels_linear']:.1f} | - | - | - | - | - |")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from .augment import (ViewConfig, Views, color_jitter, gaussian_blur, resized_crop, sample_crop_boxes,
                               to_float, to_grayscale)
 from .core import CookbookError
-from .evaluate import embed_layers, embedding_std, rankme, singular_values
+from .evaluate import SPECTRUM_FLOOR, draw_spectrum, embed_layers, embedding_std, rankme, singular_values
 
 # %% auto #0
 __all__ = ['FAMILIES', 'spectrum', 'covariance_eigenvalues', 'rankme_from_spectrum', 'power_law_fit', 'alpha_req', 'alignment',
@@ -172,19 +172,20 @@ def diagnose(encoder: nn.Module, projector: nn.Module | None, images: torch.Tens
     return table
 
 # %% ../nbs/40_diagnostics.ipynb #8538350a
-def plot_spectra(table, ax=None, title: str = "singular-value spectrum per layer"):
-    "Normalised singular values (log scale) of every layer of a `diagnose` table (or a dict `name -> singular values`)."
+def plot_spectra(table, ax=None, title: str = "singular-value spectrum per layer", floor: float = SPECTRUM_FLOOR):
+    "Normalised singular values (log-log, down to `floor`) of every layer of a `diagnose` table (or a dict `name -> singular values`)."
     import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(5.5, 3.8))
+    own = ax is None
+    if own: _, ax = plt.subplots(figsize=(5.5, 3.8))
     spectra = table.spectra if hasattr(table, "spectra") else table
     rows = {r["layer"]: r for r in table} if isinstance(table, Table) else {}
     for name, s in spectra.items():
-        s = torch.as_tensor(s, dtype=torch.float64).cpu()
         label = name
         if name in rows: label += f" (RankMe {rows[name]['rankme']:.1f}, alpha {rows[name]['alpha_req']:.2f})"
-        ax.semilogy(range(1, len(s) + 1), (s / s[0]).clamp_min(1e-12).numpy(), label=label)
+        draw_spectrum(ax, s, label, floor)
     ax.set_xscale("log"); ax.set_xlabel("index k"); ax.set_ylabel("sigma_k / sigma_1"); ax.set_title(title)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8, loc="best")
+    if own: ax.figure.tight_layout()
     return ax.figure
 
 # %% ../nbs/40_diagnostics.ipynb #0c58f75e
@@ -241,17 +242,25 @@ def invariance(encoder: nn.Module, projector: nn.Module | None, images: torch.Te
     return table
 
 # %% ../nbs/40_diagnostics.ipynb #d537a5dd
+def _invariance_label(row: dict) -> str:
+    "Axis label of an `invariance` row: the augmentation and how often the method applies it in training."
+    name = row["augmentation"].replace(" (the method's views)", " (views)")
+    return name if row.get("p_train") is None or name.startswith("all") else f"{name}, p_train={row['p_train']:.2g}"
+
 def plot_invariance(table: Table, ax=None, title: str = "invariance: mean cos(f(x), f(T(x)))"):
-    "Grouped bar chart of an `invariance` table: one group per augmentation, one bar per layer."
+    "Grouped horizontal bars of an `invariance` table: one group per augmentation (top to bottom), one bar per layer."
     import matplotlib.pyplot as plt
     layers = [c for c in table.columns() if c not in ("augmentation", "p_train")]
-    if ax is None: _, ax = plt.subplots(figsize=(1.1 * len(table) + 2, 3.4))
-    w = 0.8 / len(layers)
+    own = ax is None
+    if own: _, ax = plt.subplots(figsize=(6.4, 0.42 * len(table) + 1.6))
+    h = 0.8 / len(layers)
     for j, layer in enumerate(layers):
-        ax.bar([i + (j - (len(layers) - 1) / 2) * w for i in range(len(table))], table.column(layer), w, label=layer)
-    ax.set_xticks(range(len(table)))
-    ax.set_xticklabels([a.replace(" (the method's views)", "\n(views)") for a in table.column("augmentation")], fontsize=8)
-    ax.axhline(1.0, color="k", lw=0.5); ax.set_ylabel("mean cosine"); ax.set_title(title); ax.legend(fontsize=7)
+        ax.barh([i + (j - (len(layers) - 1) / 2) * h for i in range(len(table))], table.column(layer), h, label=layer)
+    ax.set_yticks(range(len(table)), [_invariance_label(r) for r in table], fontsize=9)
+    if not ax.yaxis_inverted(): ax.invert_yaxis()                         # table order, top to bottom (once: axes may share y)
+    ax.axvline(1.0, color="k", lw=0.5); ax.set_xlabel("mean cosine"); ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=len(layers), frameon=False)
+    if own: ax.figure.tight_layout()
     return ax.figure
 
 # %% ../nbs/40_diagnostics.ipynb #a1cdf05a

@@ -14,7 +14,8 @@ from .core import CookbookError
 from .evaluate import embed
 
 # %% auto #0
-__all__ = ['pca_2d', 'umap_2d', 'project_2d', 'plot_embedding', 'embedding_map', 'nearest_neighbours', 'retrieval_grid']
+__all__ = ['PROJECTIONS', 'pca_2d', 'umap_2d', 'tsne_2d', 'project_2d', 'map_knn_accuracy', 'map_scores', 'cluster_scores',
+           'plot_embedding', 'embedding_map', 'nearest_neighbours', 'retrieval_grid']
 
 # %% ../nbs/41_embeddings.ipynb #ea2fafc0
 def pca_2d(z: torch.Tensor) -> torch.Tensor:
@@ -42,16 +43,53 @@ def umap_2d(z: torch.Tensor, n_neighbors: int = 15, min_dist: float = 0.1, metri
                             metric=metric, random_state=seed)
         return torch.from_numpy(reducer.fit_transform(z.detach().float().cpu().numpy())).float()
 
+def tsne_2d(z: torch.Tensor, perplexity: float = 30.0, metric: str = "cosine", seed: int = 0) -> torch.Tensor:
+    "t-SNE coordinates `[N, 2]` of `z: [N, D]` (scikit-learn, PCA-initialised; deterministic for a given `seed`)."
+    from sklearn.manifold import TSNE
+    tsne = TSNE(n_components=2, perplexity=min(perplexity, (len(z) - 1) / 3), metric=metric, init="pca",
+                random_state=seed)
+    return torch.from_numpy(tsne.fit_transform(z.detach().double().cpu().numpy())).float()
+
+PROJECTIONS = {"pca": pca_2d, "umap": umap_2d, "tsne": tsne_2d}
+
 def project_2d(z: torch.Tensor, method: str = "umap", max_points: int | None = None, seed: int = 0) -> tuple:
-    "`(coords [M, 2], index [M])`: a 2-D map of `z: [N, D]` by `method` ('umap' or 'pca') of at most `max_points` rows (a fixed random subsample)."
+    "`(coords [M, 2], index [M])`: a 2-D map of `z: [N, D]` by `method` ('umap', 'tsne' or 'pca') of at most `max_points` rows (a fixed random subsample)."
     _check_embeddings(z)
     idx = torch.arange(len(z))
     if max_points is not None and len(z) > max_points:
         idx = torch.randperm(len(z), generator=torch.Generator().manual_seed(seed))[:max_points].sort().values
+    if method not in PROJECTIONS: raise CookbookError(f"unknown projection {method!r}; use 'umap', 'tsne' or 'pca' (fast)")
     zs = z[idx.to(z.device)]
-    if method == "pca": return pca_2d(zs), idx
-    if method == "umap": return umap_2d(zs, seed=seed), idx
-    raise CookbookError(f"unknown projection {method!r}; use 'umap' or 'pca' (fast)")
+    return (pca_2d(zs) if method == "pca" else PROJECTIONS[method](zs, seed=seed)), idx
+
+# %% ../nbs/41_embeddings.ipynb #0f96b8d3
+def map_knn_accuracy(coords: torch.Tensor, labels: torch.Tensor, k: int = 10) -> float:
+    "Leave-one-out kNN accuracy (%) on 2-D `coords: [N, 2]`: the `k` nearest other points vote by count, ties to the smaller label."
+    coords, labels = torch.as_tensor(coords).double().cpu(), torch.as_tensor(labels).long().cpu()
+    if len(coords) <= k: raise CookbookError(f"kNN in the map needs more than k={k} points, got {len(coords)}")
+    d = torch.cdist(coords, coords).fill_diagonal_(float("inf"))
+    neighbours = labels[d.topk(k, largest=False).indices]                          # [N, k]
+    votes = F.one_hot(neighbours, int(labels.max()) + 1).sum(1)                   # [N, C]
+    return (votes.argmax(1) == labels).double().mean().item() * 100                # argmax: first of the tied
+
+def map_scores(z: torch.Tensor, coords: torch.Tensor, labels: torch.Tensor, k: int = 10) -> dict:
+    "How a 2-D map `coords: [N, 2]` of embeddings `z: [N, D]` shows the `labels`: kNN % in the map, silhouette, trustworthiness."
+    from sklearn.manifold import trustworthiness
+    from sklearn.metrics import silhouette_score
+    xy, lab = torch.as_tensor(coords).double().cpu().numpy(), torch.as_tensor(labels).cpu().numpy()
+    zn = F.normalize(z.double(), dim=1).cpu().numpy()
+    return {"map_knn": map_knn_accuracy(coords, labels, k),
+            "silhouette": float(silhouette_score(xy, lab)) if len(set(lab.tolist())) > 1 else float("nan"),
+            "trustworthiness": float(trustworthiness(zn, xy, n_neighbors=k))}
+
+def cluster_scores(z: torch.Tensor, labels: torch.Tensor, n_clusters: int | None = None, seed: int = 0) -> dict:
+    "k-means (scikit-learn, 10 restarts) of l2-normalised `z: [N, D]` into `n_clusters` (default: the number of labels): NMI and ARI."
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    lab = torch.as_tensor(labels).cpu().numpy()
+    n = n_clusters or len(set(lab.tolist()))
+    pred = KMeans(n, n_init=10, random_state=seed).fit_predict(F.normalize(z.double(), dim=1).cpu().numpy())
+    return {"nmi": float(normalized_mutual_info_score(lab, pred)), "ari": float(adjusted_rand_score(lab, pred))}
 
 # %% ../nbs/41_embeddings.ipynb #580137f7
 def plot_embedding(coords: torch.Tensor, labels=None, classes=None, ax=None, title: str = "", s: float = 6):
@@ -67,17 +105,26 @@ def plot_embedding(coords: torch.Tensor, labels=None, classes=None, ax=None, tit
             m = (labels == c).numpy()
             name = classes[c] if classes is not None and 0 <= c < len(classes) else str(c)
             ax.scatter(xy[m, 0], xy[m, 1], s=s, alpha=0.7, color=cmap(c % cmap.N), label=name)
-        ax.legend(fontsize=6, markerscale=2, loc="best", ncol=1 if labels.unique().numel() <= 10 else 2)
-    ax.set_xticks([]); ax.set_yticks([]); ax.set_title(title)
+        ax.legend(fontsize=8, markerscale=2.5, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
+                  handletextpad=0.2, ncol=1 if labels.unique().numel() <= 10 else 2)
+    ax.set_xticks([]); ax.set_yticks([]); ax.set_title(title, fontsize=10)
     return ax.figure
 
 def embedding_map(encoder: nn.Module, images: torch.Tensor, labels=None, classes=None, method: str = "umap",
                   max_points: int | None = 2000, ax=None, title: str | None = None, seed: int = 0):
-    "Embed uint8 `images`, project to 2-D with `method` and plot coloured by `labels`."
+    """Embed uint8 `images`, project to 2-D with `method` and plot coloured by `labels`.
+
+    With labels, the title ends with the map's kNN accuracy, and `ax.map_scores` holds `map_scores` of the map."""
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(5.6, 4.2))
     z = embed(encoder, images)
     xy, idx = project_2d(z, method, max_points, seed)
     lab = None if labels is None else torch.as_tensor(labels).cpu()[idx]
-    return plot_embedding(xy, lab, classes, ax, title if title is not None else f"{method.upper()} of {len(idx)} embeddings")
+    title = title if title is not None else f"{method.upper()} of {len(idx)} embeddings"
+    if lab is not None:
+        ax.map_scores = map_scores(z[idx.to(z.device)], xy, lab)
+        title += f"\nkNN in the map {ax.map_scores['map_knn']:.0f}%"
+    return plot_embedding(xy, lab, classes, ax, title)
 
 # %% ../nbs/41_embeddings.ipynb #a3275ada
 @torch.no_grad()

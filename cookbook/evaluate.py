@@ -13,8 +13,8 @@ from .augment import to_float
 from .core import CookbookError
 
 # %% auto #0
-__all__ = ['embed', 'embed_layers', 'knn_predict', 'knn_accuracy', 'linear_probe', 'singular_values', 'rankme', 'embedding_std',
-           'plot_spectrum', 'evaluate']
+__all__ = ['SPECTRUM_FLOOR', 'embed', 'embed_layers', 'knn_predict', 'knn_accuracy', 'linear_probe', 'singular_values', 'rankme',
+           'embedding_std', 'clip_spectrum', 'draw_spectrum', 'plot_spectrum', 'evaluate_features', 'evaluate']
 
 # %% ../nbs/04_evaluate.ipynb #fc8ebdc1
 @torch.no_grad()
@@ -121,24 +121,50 @@ def embedding_std(z: torch.Tensor) -> float:
     return F.normalize(z.double(), dim=1).std(0).mean().item()
 
 # %% ../nbs/04_evaluate.ipynb #af10adb3
-def plot_spectrum(embeddings: dict, ax=None, title: str = "singular-value spectrum"):
-    "Normalised singular values (log scale) of each `name -> z: [N, D]`, labelled with their RankMe."
+SPECTRUM_FLOOR = 1e-6   # sigma_k / sigma_1 below this (a unit that never fires, rounding error) is drawn at the floor
+
+def clip_spectrum(s, floor: float = SPECTRUM_FLOOR) -> tuple:
+    "Normalised singular values `sigma_k / sigma_1` of descending `s: [K]` (float64) clipped below at `floor`, and how many were below it."
+    s = torch.as_tensor(s, dtype=torch.float64).detach().cpu()
+    r = s / s[0] if len(s) and s[0] > 0 else torch.zeros_like(s)
+    return r.clamp_min(floor), int((r < floor).sum())
+
+def draw_spectrum(ax, s, label=None, floor: float = SPECTRUM_FLOOR, **kwargs):
+    "Plot `sigma_k / sigma_1` of descending `s` on `ax` (log y) down to `floor`; values below it sit on the floor as 'v' and are counted in the label."
+    r, below = clip_spectrum(s, floor)
+    k, live = torch.arange(1, len(r) + 1), r > floor
+    if below and label is not None: label = f"{label}, {below} below {floor:.0e}".replace("e-0", "e-")
+    line, = ax.plot(k[live].numpy(), r[live].numpy(), label=label, **kwargs)
+    if below:
+        ax.plot(k[~live].numpy(), r[~live].numpy(), "v", color=line.get_color(), ms=4, mew=0, alpha=0.7)
+        ax.axhline(floor, color="0.5", lw=0.8, ls=":", zorder=0)
+    ax.set_yscale("log")
+    return line
+
+def plot_spectrum(embeddings: dict, ax=None, title: str = "singular-value spectrum", floor: float = SPECTRUM_FLOOR):
+    "Normalised singular values (log scale, down to `floor`) of each `name -> z: [N, D]`, labelled with their RankMe."
     import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(5, 3.5))
+    own = ax is None
+    if own: _, ax = plt.subplots(figsize=(5, 3.5))
     for name, z in embeddings.items():
-        s = singular_values(z).cpu()
-        ax.semilogy(range(1, len(s) + 1), (s / s[0]).clamp_min(1e-12).numpy(), label=f"{name} (RankMe {rankme(z):.1f})")
-    ax.set_xlabel("index"); ax.set_ylabel("sigma_k / sigma_1"); ax.set_title(title); ax.legend(fontsize=8)
+        draw_spectrum(ax, singular_values(z), f"{name} (RankMe {rankme(z):.1f})", floor)
+    ax.set_xlabel("index k"); ax.set_ylabel("sigma_k / sigma_1"); ax.set_title(title); ax.legend(fontsize=8)
+    if own: ax.figure.tight_layout()
     return ax.figure
 
 # %% ../nbs/04_evaluate.ipynb #d77bc844
-def evaluate(encoder: nn.Module, data, k: int = 20, temperature: float = 0.07, probe: bool = True,
-             probe_epochs: int = 100, batch_size: int = 1024) -> dict:
-    "kNN and linear-probe accuracy (%), RankMe and embedding std of `encoder` on `data` (an `SSLData`)."
-    ftr, fte = embed(encoder, data.train.images, batch_size), embed(encoder, data.test.images, batch_size)
-    ytr, yte = data.train.labels.to(ftr.device), data.test.labels.to(ftr.device)
+def evaluate_features(ftr, ytr, fte, yte, k: int = 20, temperature: float = 0.07, probe: bool = True,
+                      probe_epochs: int = 100) -> dict:
+    "kNN and linear-probe accuracy (%), RankMe and embedding std of train features `ftr: [N, D]` and test features `fte: [M, D]`."
+    ytr, yte = ytr.to(ftr.device), yte.to(ftr.device)
     out = {"knn": knn_accuracy(ftr, ytr, fte, yte, k, temperature)}
     if probe: out["linear"] = linear_probe(ftr, ytr, fte, yte, epochs=probe_epochs)
     out["rankme"], out["std"] = rankme(fte), embedding_std(fte)
     out["dim"] = ftr.shape[1]
     return out
+
+def evaluate(encoder: nn.Module, data, k: int = 20, temperature: float = 0.07, probe: bool = True,
+             probe_epochs: int = 100, batch_size: int = 1024) -> dict:
+    "`evaluate_features` of `encoder` on `data` (an `SSLData`): its labelled train split is the kNN memory and probe training set."
+    ftr, fte = embed(encoder, data.train.images, batch_size), embed(encoder, data.test.images, batch_size)
+    return evaluate_features(ftr, data.train.labels, fte, data.test.labels, k, temperature, probe, probe_epochs)

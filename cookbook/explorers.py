@@ -14,11 +14,11 @@ from .augment import ViewConfig, Views, to_float
 from .core import CookbookError
 from .data import as_images
 from .embeddings import project_2d
-from .evaluate import embed_layers, rankme, singular_values
+from .evaluate import draw_spectrum, embed_layers, rankme, singular_values
 
 # %% auto #0
-__all__ = ['AUG_SLIDERS', 'tile_grid', 'view_config_from', 'view_pairs', 'augmentation_explorer', 'softmax_stats',
-           'temperature_explorer', 'run_layers', 'embedding_explorer']
+__all__ = ['AUG_SLIDERS', 'SOFTMAX_FLOOR', 'tile_grid', 'view_config_from', 'view_pairs', 'augmentation_explorer',
+           'softmax_stats', 'temperature_explorer', 'run_layers', 'embedding_explorer']
 
 # %% ../nbs/44_explorers.ipynb #ba033327
 def _png(fig) -> bytes:
@@ -52,6 +52,22 @@ def _png_from_tensor(img: torch.Tensor, scale: int = 3) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(x.permute(1, 2, 0).contiguous().numpy()).save(buf, format="png")
     return buf.getvalue()
+
+_PIXELATED_CSS = "<style>.cookbook-pixelated { image-rendering: pixelated; }</style>"   # crisp upscaling on HiDPI screens too
+
+def _image(pixelated: bool = False):
+    "An `Image` widget that shows its PNG at the PNG's own pixel size (`_show`): never stretched to the cell's width."
+    import ipywidgets as W
+    image = W.Image(format="png", layout=W.Layout(object_fit="contain", align_self="flex-start", max_width="100%"))
+    if pixelated: image.add_class("cookbook-pixelated")
+    return image
+
+def _show(image, png: bytes) -> bytes:
+    "Put `png` into `image` at its own width and height in pixels (read from the PNG header); returns `png`."
+    w, h = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    image.layout.width, image.layout.height = f"{w}px", f"{h}px"
+    image.value = png
+    return png
 
 def _box(children, controls: dict, state: SimpleNamespace):
     import ipywidgets as W
@@ -92,7 +108,7 @@ def augmentation_explorer(images, n_pairs: int = 3, size: int | None = None, **d
                                     continuous_update=False, style={"description_width": "110px"})
                 for name, (lo, hi, st, d) in AUG_SLIDERS.items()}
     controls["seed"] = W.IntSlider(value=0, min=0, max=99, description="seed", continuous_update=False)
-    image, label = W.Image(format="png"), W.HTML()
+    image, label = _image(pixelated=True), W.HTML()
     state = SimpleNamespace()
     def update(_=None):
         values = {k: c.value for k, c in controls.items()}
@@ -101,9 +117,9 @@ def augmentation_explorer(images, n_pairs: int = 3, size: int | None = None, **d
         state.distance = (state.views[:, 0] - state.views[:, 1]).abs().mean().item()
         orig = F.interpolate(to_float(images), size=(size, size), mode="bilinear", antialias=True, align_corners=False) if images.shape[-1] != size else to_float(images)
         grid = tile_grid(torch.cat([orig[None], state.views.flatten(0, 1)]).transpose(0, 1))   # a row per image
-        state.png = image.value = _png_from_tensor(grid, scale=3)
+        state.png = _show(image, _png_from_tensor(grid, scale=3))          # 3 x 3 screen pixels per image pixel
         header = " | ".join(["image"] + [f"pair {p + 1}" for p in range(n_pairs)])
-        label.value = f"columns: {header}<br>mean |view 1 - view 2| per pixel: <b>{state.distance:.3f}</b> (0 = identical views)"
+        label.value = _PIXELATED_CSS + f"columns: {header}<br>mean |view 1 - view 2| per pixel: <b>{state.distance:.3f}</b> (0 = identical views)"
     for c in controls.values(): c.observe(update, names="value")
     update()
     sliders = W.GridBox(list(controls.values()), layout=W.Layout(grid_template_columns="repeat(3, 330px)"))
@@ -122,6 +138,8 @@ def softmax_stats(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> dic
     logp_pos = logp[torch.arange(2 * B), pos]
     return {"entropy": entropy.mean().item(), "p_positive": logp_pos.exp().mean().item(), "loss": -logp_pos.mean().item(), "probs": p}
 
+SOFTMAX_FLOOR = 1e-6   # the softmax panel's log axis starts here; smaller probabilities sit on it and are counted
+
 def temperature_explorer(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2, anchor: int = 0):
     "A temperature slider over the NT-Xent softmax of two views' embeddings `z1, z2: [B, D]`."
     import ipywidgets as W
@@ -137,9 +155,11 @@ def temperature_explorer(z1: torch.Tensor, z2: torch.Tensor, temperature: float 
     pos_mask[torch.arange(2 * B), (torch.arange(2 * B) + B) % (2 * B)] = True
     neg_mask = ~pos_mask & ~torch.eye(2 * B, dtype=torch.bool)
     controls = {"temperature": W.FloatLogSlider(value=temperature, base=10, min=-2, max=1, step=0.05, description="temperature",
-                                                continuous_update=True, readout_format=".3f"),
-                "anchor": W.IntSlider(value=anchor, min=0, max=2 * B - 1, description="anchor", continuous_update=False)}
-    image, label = W.Image(format="png"), W.HTML()
+                                                continuous_update=True, readout_format=".3f", style={"description_width": "initial"},
+                                                layout=W.Layout(width="400px")),
+                "anchor": W.IntSlider(value=anchor, min=0, max=2 * B - 1, description="anchor", continuous_update=False,
+                                      style={"description_width": "initial"}, layout=W.Layout(width="360px"))}
+    image, label = _image(), W.HTML()
     state = SimpleNamespace(cos_positive=cos[pos_mask], cos_negative=cos[neg_mask])
     def update(_=None):
         t, a = controls["temperature"].value, controls["anchor"].value
@@ -155,14 +175,18 @@ def temperature_explorer(z1: torch.Tensor, z2: torch.Tensor, temperature: float 
         ax1.hist(state.cos_negative.numpy(), bins=bins, density=True, alpha=0.6, label="negatives")
         ax1.hist(state.cos_positive.numpy(), bins=bins, density=True, alpha=0.6, label="positives")
         ax1.set_xlabel("cosine similarity"); ax1.set_title("pairs of views", fontsize=10); ax1.legend(fontsize=8)
-        ranks = torch.arange(1, len(order) + 1).numpy()
-        ax2.semilogx(ranks, row[order].numpy(), color="C0", drawstyle="steps-mid")
+        ranks, p = torch.arange(1, len(order) + 1).numpy(), row[order]
+        state.n_below = int((p < SOFTMAX_FLOOR).sum())
+        ax2.loglog(ranks, p.clamp_min(SOFTMAX_FLOOR).numpy(), color="C0", drawstyle="steps-mid",
+                   label="candidates" + (f" ({state.n_below} below {SOFTMAX_FLOOR:.0e})".replace("e-0", "e-") if state.n_below else ""))
+        ax2.axhline(1 / (2 * B - 1), color="0.5", ls=":", lw=1, label=f"uniform, 1/{2 * B - 1}")
         where = (order == (a + B) % (2 * B)).nonzero()[0, 0].item()
-        ax2.plot([where + 1], [row[order][where].item()], "o", color="C3", label=f"the positive (rank {where + 1})")
-        ax2.set_ylim(0, 1); ax2.set_xlabel("candidate, by probability"); ax2.set_ylabel("softmax probability"); ax2.legend(fontsize=8)
+        ax2.plot([where + 1], [max(p[where].item(), SOFTMAX_FLOOR)], "o", color="C3", label=f"the positive (rank {where + 1})")
+        ax2.set_ylim(SOFTMAX_FLOOR / 2, 2)                                  # fixed: the curve moves, the axis does not
+        ax2.set_xlabel("candidate, by probability"); ax2.set_ylabel("softmax probability"); ax2.legend(fontsize=8, loc="upper right")
         ax2.set_title(f"softmax of anchor {a} at temperature {t:.3f}", fontsize=10)
         fig.tight_layout()
-        state.png = image.value = _png(fig)
+        state.png = _show(image, _png(fig))
         label.value = (f"temperature <b>{t:.3f}</b>: mean entropy {state.entropy:.2f} nats "
                        f"(= {math.exp(state.entropy):.1f} of {2 * B - 1} candidates share the mass), "
                        f"mean p(positive) {state.p_positive:.3f}, NT-Xent loss {state.loss:.3f}")
@@ -205,7 +229,7 @@ def embedding_explorer(runs: dict, labels, images=None, classes=None, method: st
     controls = {"run": W.Dropdown(options=list(layers), value=first, description="run"),
                 "layer": W.Dropdown(options=list(layers[first]), value=next(iter(layers[first])), description="layer"),
                 "projection": W.ToggleButtons(options=["pca", "umap"], value=method, description="projection")}
-    image, label = W.Image(format="png"), W.HTML()
+    image, label = _image(), W.HTML()
     state = SimpleNamespace(cache={}, layers=layers)
     def update(_=None):
         run, method = controls["run"].value, controls["projection"].value
@@ -216,18 +240,18 @@ def embedding_explorer(runs: dict, labels, images=None, classes=None, method: st
         if key not in state.cache: state.cache[key] = _project(z, method)
         state.run, state.layer, state.method, state.z, state.xy = run, layer, method, z, state.cache[key]
         state.rankme = rankme(z)
-        fig, (ax1, ax2) = _figure(9.5, 3.8, 2)
+        fig, (ax1, ax2) = _figure(10.5, 3.8, 2)
         xy = state.xy.numpy()
         sc = ax1.scatter(xy[:, 0], xy[:, 1], c=labels.numpy(), cmap="tab10", s=6, vmin=-0.5, vmax=9.5 if labels.max() < 10 else None)
         if classes is not None:
             handles = [ax1.scatter([], [], color=sc.cmap(sc.norm(i)), s=12, label=str(c)) for i, c in enumerate(classes)]
-            ax1.legend(handles=handles, fontsize=6, loc="best", markerscale=1)
+            ax1.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
         ax1.set_xticks([]); ax1.set_yticks([]); ax1.set_title(f"{run} / {layer} ({method})", fontsize=10)
         s = singular_values(z)
-        ax2.semilogy(range(1, len(s) + 1), (s / s[0]).clamp_min(1e-12).numpy())
-        ax2.set_xlabel("index"); ax2.set_ylabel("sigma_k / sigma_1"); ax2.set_title(f"spectrum: RankMe {state.rankme:.1f} of {z.shape[1]}", fontsize=10)
+        draw_spectrum(ax2, s, layer); ax2.legend(fontsize=8, loc="best")
+        ax2.set_xlabel("index k"); ax2.set_ylabel("sigma_k / sigma_1"); ax2.set_title(f"spectrum: RankMe {state.rankme:.1f} of {z.shape[1]}", fontsize=10)
         fig.tight_layout()
-        state.png = image.value = _png(fig)
+        state.png = _show(image, _png(fig))
         label.value = f"<b>{run}</b> / <b>{layer}</b>: {z.shape[0]} images x {z.shape[1]} dims, RankMe {state.rankme:.1f}"
     def run_changed(change):
         new = list(layers[change["new"]])

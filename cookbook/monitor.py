@@ -11,7 +11,8 @@ import torch.nn as nn
 
 from .core import CookbookError
 from .diagnostics import Table, diagnose, invariance, plot_invariance, plot_spectra
-from .embeddings import embedding_map, retrieval_grid
+from .embeddings import cluster_scores, embedding_map, retrieval_grid
+from .evaluate import embed
 
 # %% auto #0
 __all__ = ['Monitor', 'write_diagnostics']
@@ -54,31 +55,40 @@ class Monitor:
         rec["diagnostics"] = [dict(r) for r in table]
         return table
 
+    def add_history(self, history: list) -> Monitor:
+        "Take the records of `train`'s `history` that this monitor did not see: epoch 0 (the random-init kNN, measured before any callback runs)."
+        seen = {r["epoch"] for r in self.records}
+        self.records = sorted(self.records + [r for r in history if r["epoch"] not in seen], key=lambda r: r["epoch"])
+        return self
+
     def figure(self, fig=None):
-        "Loss, kNN, RankMe per layer over epochs, and the backbone spectrum at each diagnosed epoch."
+        "Loss, kNN (dashed: the random-init kNN of epoch 0, see `add_history`), RankMe per layer over epochs, and the backbone spectrum at each diagnosed epoch."
         import matplotlib.pyplot as plt
-        if fig is None: fig = plt.figure(figsize=(13, 3.2))
+        from cookbook.evaluate import draw_spectrum
+        if fig is None: fig = plt.figure(figsize=(14, 3.6))
         fig.clear()
         ax = fig.subplots(1, 4)
         loss = [(r["epoch"], r["loss"]) for r in self.records if "loss" in r]
         if loss: ax[0].plot(*zip(*loss), marker=".")
         ax[0].set_title("training loss"); ax[0].set_xlabel("epoch")
         knn = [(r["epoch"], r["knn"]) for r in self.records if "knn" in r]
-        if knn: ax[1].plot(*zip(*knn), marker="o")
+        if knn: ax[1].plot(*zip(*knn), marker="o", label="kNN")
+        init = [r["knn"] for r in self.records if r["epoch"] == 0 and "knn" in r]
+        if init:
+            ax[1].axhline(init[0], color="0.4", ls="--", lw=1, label=f"random init ({init[0]:.1f})")
+            ax[1].legend(fontsize=8, loc="best")
         ax[1].set_title("kNN accuracy (%)"); ax[1].set_xlabel("epoch")
         epochs = sorted(self.tables)
         if epochs:
             for layer in self.tables[epochs[-1]].column("layer"):
                 ax[2].plot(epochs, [self.tables[e].row(layer=layer)["rankme"] for e in epochs], marker="o", label=layer)
-            ax[2].legend(fontsize=6)
-            cmap = plt.get_cmap("viridis")
+            ax[2].legend(fontsize=8, loc="best")
+            cmap = plt.get_cmap("viridis")                    # 0 to 0.85: the last epoch stays dark enough on white
             for i, e in enumerate(epochs):
-                s = self.tables[e].spectra["backbone"]
-                ax[3].loglog(range(1, len(s) + 1), (s / s[0]).clamp_min(1e-12).numpy(),
-                             color=cmap(i / max(1, len(epochs) - 1)), label=f"epoch {e}")
-            ax[3].legend(fontsize=6)
+                draw_spectrum(ax[3], self.tables[e].spectra["backbone"], f"epoch {e}", color=cmap(0.85 * i / max(1, len(epochs) - 1)))
+            ax[3].set_xscale("log"); ax[3].legend(fontsize=8, loc="best")
         ax[2].set_title("RankMe"); ax[2].set_xlabel("epoch")
-        ax[3].set_title("backbone spectrum"); ax[3].set_xlabel("index k")
+        ax[3].set_title("backbone spectrum"); ax[3].set_xlabel("index k"); ax[3].set_ylabel("sigma_k / sigma_1")
         fig.tight_layout()
         return fig
 
@@ -100,7 +110,7 @@ class Monitor:
 
 # %% ../nbs/42_monitor.ipynb #edb1e9db
 def write_diagnostics(model: nn.Module, data, run_dir, views=None, view_cfg=None, monitor: Monitor | None = None,
-                      n_images: int = 1000, projection: str = "pca", k: int = 8) -> list:
+                      n_images: int = 1000, projection: str = "umap", k: int = 8) -> list:
     "Diagnostics table, spectra, invariance, embedding map and retrieval grid of `model` on `data.test` into `run_dir`; returns the file names."
     import matplotlib.pyplot as plt
     run_dir = Path(run_dir)
@@ -116,11 +126,18 @@ def write_diagnostics(model: nn.Module, data, run_dir, views=None, view_cfg=None
         out["invariance"] = list(inv)
         md += "\n## Invariance: mean cos(f(x), f(T(x)))\n\n" + inv.to_markdown() + "\n"
         fig = plot_invariance(inv); fig.savefig(run_dir / "invariance.png", dpi=110); plt.close(fig); files.append("invariance.png")
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    embedding_map(model.encoder, test.images, test.labels, test.classes, projection, max_points=2000, ax=ax,
+                  title=f"{projection.upper()} of {len(test)} test embeddings")
+    fig.tight_layout(); fig.savefig(run_dir / "embedding.png", dpi=110); plt.close(fig); files.append("embedding.png")
+    out["map"] = {"projection": projection, **ax.map_scores}
+    out["clusters"] = cluster_scores(embed(model.encoder, test.images), test.labels)
+    md += ("\n## Embedding map and clusters\n\n| projection | kNN in the map % | silhouette | trustworthiness | k-means NMI | k-means ARI |\n"
+           "|---|---:|---:|---:|---:|---:|\n" + f"| {projection} | {out['map']['map_knn']:.1f} | {out['map']['silhouette']:.2f} | "
+           f"{out['map']['trustworthiness']:.3f} | {out['clusters']['nmi']:.3f} | {out['clusters']['ari']:.3f} |\n")
     (run_dir / "diagnostics.json").write_text(json.dumps(out, indent=2))
     (run_dir / "diagnostics.md").write_text(md)
     files[:0] = ["diagnostics.json", "diagnostics.md"]
-    fig = embedding_map(model.encoder, test.images, test.labels, test.classes, projection, max_points=2000)
-    fig.savefig(run_dir / "embedding.png", dpi=110); plt.close(fig); files.append("embedding.png")
     fig = retrieval_grid(model.encoder, test.images[:6], test.images, k, test.labels[:6], test.labels, test.classes,
                          exclude_self=False)
     fig.savefig(run_dir / "retrieval.png", dpi=110); plt.close(fig); files.append("retrieval.png")
