@@ -13,7 +13,8 @@ import torch.nn.functional as F
 # %% auto #0
 __all__ = ['sample_crop_boxes', 'resized_crop', 'to_grayscale', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation',
            'adjust_hue', 'color_jitter', 'gaussian_kernels', 'gaussian_blur', 'solarize', 'ViewConfig', 'simclr_views',
-           'byol_views', 'hue_erasing', 'to_float', 'make_view', 'Views', 'MultiCrop', 'multicrop_views', 'show_views']
+           'byol_views', 'hue_erasing', 'shape_views', 'to_float', 'make_view', 'Views', 'MultiCrop', 'multicrop_views',
+           'show_views']
 
 # %% ../nbs/02_augment.ipynb #f522f960
 def sample_crop_boxes(n: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), device="cpu", tries: int = 10):
@@ -153,6 +154,10 @@ def byol_views(size: int = 32, crop_scale=(0.08, 1.0)) -> ViewConfig:
 def hue_erasing(cfg: ViewConfig) -> ViewConfig:
     "`cfg` with SimCLR's full-strength colour jitter but hue 0.5 (any hue can go anywhere) and grayscale with probability 0.5."
     return replace(cfg, jitter=(0.8, 0.8, 0.8, 0.5), gray_p=0.5)
+
+def shape_views(size: int = 32) -> ViewConfig:
+    "The small configs' views of the embedded shapes: crops of at least half the image, flips, `hue_erasing` colour, no blur."
+    return hue_erasing(simclr_views(size, strength=1.0, crop_scale=(0.5, 1.0), blur=False))
 
 # %% ../nbs/02_augment.ipynb #d88cf83f
 def to_float(x):

@@ -34,7 +34,7 @@ def train_supervised(encoder: nn.Module, data, epochs: int, batch_size: int = 12
     dev = device or next(encoder.parameters()).device
     g = seed_everything(seed)
     head = nn.Linear(encoder.dim, data.num_classes).to(dev)
-    model = nn.Sequential(encoder.to(dev), head)
+    model = nn.Sequential(encoder.to(dev), head).to(memory_format=torch.channels_last)   # faster convs on CPU and GPU
     cfg = TrainConfig(epochs=epochs, batch_size=min(batch_size, len(data.train)), lr=lr, weight_decay=weight_decay)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     x, y = data.train.images.to(dev), data.train.labels.to(dev)
@@ -45,7 +45,7 @@ def train_supervised(encoder: nn.Module, data, epochs: int, batch_size: int = 12
         for i in range(steps):
             for group in opt.param_groups: group["lr"] = lr_at(epoch * steps + i, epochs * steps, cfg, steps)
             idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            loss = F.cross_entropy(model(make_view(x[idx], views)), y[idx])
+            loss = F.cross_entropy(model(make_view(x[idx], views).contiguous(memory_format=torch.channels_last)), y[idx])
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     logits = head(embed(encoder, data.test.images))
     return (logits.argmax(1).cpu() == data.test.labels.cpu()).float().mean().item() * 100

@@ -14,6 +14,7 @@ from .core import CookbookError, config_from_dict, config_to_dict, get_device, r
 from .data import DATASETS, load_dataset
 from .distributed import broadcast_object, is_main, setup
 from .baselines import baselines
+from .embeddings import PROJECTION_NAMES
 from .evaluate import embed, evaluate, plot_spectrum
 from .train import atomic_write_text, load_checkpoint, train
 
@@ -121,7 +122,7 @@ def _print_summary(summary: dict, method: str, data_name: str):
     print(line)
     if "map" in summary:
         m, c = summary["map"], summary["clusters"]
-        print(f"embedding.png ({m['projection'].upper()} of the test set): kNN in the map {m['map_knn']:.1f}%, "
+        print(f"embedding.png ({PROJECTION_NAMES[m['projection']]} of the test set): kNN in the map {m['map_knn']:.1f}%, "
               f"silhouette {m['silhouette']:.2f}; k-means of the embeddings: NMI {c['nmi']:.2f}, ARI {c['ari']:.2f}")
 
 def _finish(run: Path, cfg, model, data, history, method: str, probe_epochs: int, device, monitor=None,

@@ -245,7 +245,7 @@ def make_shapes(n: int, seed: int = 0, size: int = 32):
     half = 0.45 + 0.4 * rand(n)                                   # half-size, as a fraction of the image
     aspect = torch.exp((rand(n) - 0.5) * 0.4)
     angle = (rand(n) - 0.5) * math.radians(40)
-    cx, cy = ((rand(n) - 0.5) * 2 * (1 - 0.9 * half) for _ in range(2))
+    cx, cy = ((rand(n) - 0.5) * 2 * (1 - 0.8 * half) for _ in range(2))
     col = lambda t: t[:, None, None]
     dx, dy = gx - col(cx), gy - col(cy)
     u = (torch.cos(col(angle)) * dx + torch.sin(col(angle)) * dy) / col(half * aspect)
@@ -256,6 +256,8 @@ def make_shapes(n: int, seed: int = 0, size: int = 32):
     fg, bg = rand(n, 3, 1, 1), rand(n, 3, 1, 1)
     luma = lambda c: 0.299 * c[:, 0] + 0.587 * c[:, 1] + 0.114 * c[:, 2]
     fg = torch.where(((luma(fg) - luma(bg)).abs() < 0.25)[:, None], 1 - fg, fg)  # keep the shape visible
+    light = (luma(fg) >= luma(bg))[:, None]
+    fg, bg = torch.where(light, fg, bg), torch.where(light, bg, fg)               # the shape is the lighter colour
     img = bg * (1 - alpha) + fg * alpha
     return (img * 255).round().to(torch.uint8), y
 

@@ -14,8 +14,8 @@ from .core import CookbookError
 from .evaluate import embed
 
 # %% auto #0
-__all__ = ['PROJECTIONS', 'pca_2d', 'umap_2d', 'tsne_2d', 'project_2d', 'map_knn_accuracy', 'map_scores', 'cluster_scores',
-           'plot_embedding', 'embedding_map', 'nearest_neighbours', 'retrieval_grid']
+__all__ = ['PROJECTIONS', 'PROJECTION_NAMES', 'pca_2d', 'umap_2d', 'tsne_2d', 'project_2d', 'map_knn_accuracy', 'map_scores',
+           'cluster_scores', 'plot_embedding', 'embedding_map', 'nearest_neighbours', 'retrieval_grid']
 
 # %% ../nbs/41_embeddings.ipynb #ea2fafc0
 def pca_2d(z: torch.Tensor) -> torch.Tensor:
@@ -51,6 +51,7 @@ def tsne_2d(z: torch.Tensor, perplexity: float = 30.0, metric: str = "cosine", s
     return torch.from_numpy(tsne.fit_transform(z.detach().double().cpu().numpy())).float()
 
 PROJECTIONS = {"pca": pca_2d, "umap": umap_2d, "tsne": tsne_2d}
+PROJECTION_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 
 def project_2d(z: torch.Tensor, method: str = "umap", max_points: int | None = None, seed: int = 0) -> tuple:
     "`(coords [M, 2], index [M])`: a 2-D map of `z: [N, D]` by `method` ('umap', 'tsne' or 'pca') of at most `max_points` rows (a fixed random subsample)."
@@ -120,7 +121,7 @@ def embedding_map(encoder: nn.Module, images: torch.Tensor, labels=None, classes
     z = embed(encoder, images)
     xy, idx = project_2d(z, method, max_points, seed)
     lab = None if labels is None else torch.as_tensor(labels).cpu()[idx]
-    title = title if title is not None else f"{method.upper()} of {len(idx)} embeddings"
+    title = title if title is not None else f"{PROJECTION_NAMES[method]} of {len(idx)} embeddings"
     if lab is not None:
         ax.map_scores = map_scores(z[idx.to(z.device)], xy, lab)
         title += f"\nkNN in the map {ax.map_scores['map_knn']:.0f}%"

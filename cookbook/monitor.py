@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from .core import CookbookError
 from .diagnostics import Table, diagnose, invariance, plot_invariance, plot_spectra
-from .embeddings import cluster_scores, embedding_map, retrieval_grid
+from .embeddings import PROJECTION_NAMES, cluster_scores, embedding_map, retrieval_grid
 from .evaluate import embed
 
 # %% auto #0
@@ -110,7 +110,7 @@ class Monitor:
 
 # %% ../nbs/42_monitor.ipynb #edb1e9db
 def write_diagnostics(model: nn.Module, data, run_dir, views=None, view_cfg=None, monitor: Monitor | None = None,
-                      n_images: int = 1000, projection: str = "umap", k: int = 8) -> list:
+                      n_images: int = 1000, projection: str = "tsne", k: int = 8) -> list:
     "Diagnostics table, spectra, invariance, embedding map and retrieval grid of `model` on `data.test` into `run_dir`; returns the file names."
     import matplotlib.pyplot as plt
     run_dir = Path(run_dir)
@@ -128,7 +128,7 @@ def write_diagnostics(model: nn.Module, data, run_dir, views=None, view_cfg=None
         fig = plot_invariance(inv); fig.savefig(run_dir / "invariance.png", dpi=110); plt.close(fig); files.append("invariance.png")
     fig, ax = plt.subplots(figsize=(5.6, 4.4))
     embedding_map(model.encoder, test.images, test.labels, test.classes, projection, max_points=2000, ax=ax,
-                  title=f"{projection.upper()} of {len(test)} test embeddings")
+                  title=f"{PROJECTION_NAMES[projection]} of {len(test)} test embeddings")
     fig.tight_layout(); fig.savefig(run_dir / "embedding.png", dpi=110); plt.close(fig); files.append("embedding.png")
     out["map"] = {"projection": projection, **ax.map_scores}
     out["clusters"] = cluster_scores(embed(model.encoder, test.images), test.labels)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
-from ..augment import ViewConfig, Views, hue_erasing, simclr_views
+from ..augment import ViewConfig, Views, hue_erasing, shape_views, simclr_views
 from ..core import CookbookError, pick
 from ..distributed import gather
 from ..encoders import make_encoder, mlp
@@ -94,8 +94,8 @@ class BarlowTwinsConfig:
     off_diagonal_weight: float = 5e-3   # lambda
     off_diagonal: bool = True           # False: only the on-diagonal (invariance) term -- breaks it (collapse lab)
     scale_loss: float = 1.0
-    views: ViewConfig = field(default_factory=lambda: hue_erasing(simclr_views(32, strength=1.0, crop_scale=(0.3, 1.0), blur=False)))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=16, batch_size=128, optimizer="adamw", lr=2e-3))
+    views: ViewConfig = field(default_factory=lambda: shape_views(32))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, batch_size=128, optimizer="adamw", lr=2e-3))
 
     @classmethod
     def small(cls) -> "BarlowTwinsConfig":

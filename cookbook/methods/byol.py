@@ -74,7 +74,7 @@ class BYOL(nn.Module):
 # %% ../../nbs/11_methods.byol.ipynb #e7621815
 def _small_byol_views() -> ViewConfig:
     "BYOL's asymmetric views at 32 px: colour strong enough to erase hue (the embedded dataset's nuisance), no blur (3-pixel kernel)."
-    return hue_erasing(replace(byol_views(32, crop_scale=(0.3, 1.0)), blur_p=(0.0, 0.0)))
+    return hue_erasing(replace(byol_views(32, crop_scale=(0.5, 1.0)), blur_p=(0.0, 0.0)))
 
 @dataclass
 class BYOLConfig:
@@ -85,10 +85,10 @@ class BYOLConfig:
     proj_dim: int = 128
     pred_hidden: int = 512
     predictor: bool = True                 # break switch: False = no predictor (identity)
-    base_momentum: float = 0.99            # break switch: 0.0 = the target copies the online network every step
+    base_momentum: float = 0.98            # break switch: 0.0 = the target copies the online network every step
     final_momentum: float | None = None    # None: 1.0 (paper), or 0.0 when base_momentum is 0.0
     views: ViewConfig = field(default_factory=_small_byol_views)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=128, optimizer="adamw", lr=2e-3))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=64, optimizer="adamw", lr=4e-3))
 
     @classmethod
     def small(cls) -> "BYOLConfig":

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import ViewConfig, Views, hue_erasing, simclr_views
+from ..augment import ViewConfig, Views, hue_erasing, shape_views, simclr_views
 from ..core import CookbookError, pick
 from ..encoders import make_encoder, mlp
 from ..train import TrainConfig
@@ -66,7 +66,7 @@ class SimSiamConfig:
     stop_gradient: bool = True             # break switch: False = gradients through both branches (collapses)
     pred_lr_scale: float = 10.0            # predictor lr = pred_lr_scale x (peak lr if pred_fixed_lr else the schedule's)
     pred_fixed_lr: bool = True             # the paper's fixed predictor lr (no warmup, no cosine decay)
-    views: ViewConfig = field(default_factory=lambda: hue_erasing(simclr_views(32, strength=1.0, crop_scale=(0.3, 1.0), blur=False)))
+    views: ViewConfig = field(default_factory=lambda: shape_views(32))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=128, optimizer="adamw", lr=5e-4))
 
     @classmethod

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import ViewConfig, Views, simclr_views
+from ..augment import ViewConfig, Views, shape_views, simclr_views
 from ..core import CookbookError, pick
 from ..distributed import gather
 from ..encoders import make_encoder, mlp
@@ -100,8 +100,8 @@ class VICRegConfig:
     sim_weight: float = 25.0     # lambda, invariance
     var_weight: float = 25.0     # mu, variance; 0.0 breaks it (collapse lab)
     cov_weight: float = 1.0      # nu, covariance
-    views: ViewConfig = field(default_factory=lambda: simclr_views(32, strength=1.0, crop_scale=(0.3, 1.0), blur=False))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=16, batch_size=128, optimizer="adamw", lr=2e-3))
+    views: ViewConfig = field(default_factory=lambda: shape_views(32))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, batch_size=128, optimizer="adamw", lr=2e-3))
 
     @classmethod
     def small(cls) -> "VICRegConfig":
