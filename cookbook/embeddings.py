@@ -78,6 +78,8 @@ def map_scores(z: torch.Tensor, coords: torch.Tensor, labels: torch.Tensor, k: i
     from sklearn.manifold import trustworthiness
     from sklearn.metrics import silhouette_score
     xy, lab = torch.as_tensor(coords).double().cpu().numpy(), torch.as_tensor(labels).cpu().numpy()
+    k = min(k, (len(xy) - 1) // 2)                      # trustworthiness needs k < N / 2 (a tiny test set)
+    if k < 1: raise CookbookError(f"map scores need at least 3 points, got {len(xy)}")
     zn = F.normalize(z.double(), dim=1).cpu().numpy()
     return {"map_knn": map_knn_accuracy(coords, labels, k),
             "silhouette": float(silhouette_score(xy, lab)) if len(set(lab.tolist())) > 1 else float("nan"),
