@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
-from ..augment import ViewConfig, Views, hue_erasing, shape_views, simclr_views
+from ..augment import ViewConfig, Views, shape_views, simclr_views
 from ..core import CookbookError, pick
 from ..distributed import gather
 from ..encoders import make_encoder, mlp

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import ViewConfig, Views, hue_erasing, shape_views, simclr_views
+from ..augment import ViewConfig, Views, shape_views, simclr_views
 from ..core import CookbookError, pick
 from ..encoders import make_encoder, mlp
 from ..train import TrainConfig
