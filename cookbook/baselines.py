@@ -4,6 +4,9 @@
 
 # %% ../nbs/07_baselines.ipynb #cc945dcb
 from __future__ import annotations
+import hashlib, json, os
+from pathlib import Path
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -14,7 +17,8 @@ from .evaluate import embed, evaluate, evaluate_features
 from .train import TrainConfig, lr_at
 
 # %% auto #0
-__all__ = ['pixel_features', 'flip_views', 'train_supervised', 'baselines', 'report_table']
+__all__ = ['BASELINES_VERSION', 'pixel_features', 'flip_views', 'train_supervised', 'cache_dir', 'baselines_key', 'baselines',
+           'report_table']
 
 # %% ../nbs/07_baselines.ipynb #4905877d
 def pixel_features(images: torch.Tensor) -> torch.Tensor:
@@ -51,20 +55,51 @@ def train_supervised(encoder: nn.Module, data, epochs: int, batch_size: int = 12
     return (logits.argmax(1).cpu() == data.test.labels.cpu()).float().mean().item() * 100
 
 # %% ../nbs/07_baselines.ipynb #969687d7
-def baselines(cfg, data, probe_epochs: int = 100, supervised: bool = True, device=None) -> dict:
+BASELINES_VERSION = 1   # bump when the supervised recipe or the evaluation changes: old cache entries stop matching
+
+def cache_dir() -> Path:
+    "Where computed baselines are kept: `$COOKBOOK_CACHE` or `~/.cache/cookbook/baselines`."
+    return Path(os.environ.get("COOKBOOK_CACHE", Path.home() / ".cache" / "cookbook" / "baselines")).expanduser()
+
+def baselines_key(encoder: nn.Module, data, epochs: int, probe_epochs: int, supervised: bool, device) -> str:
+    "Hex digest of everything the baseline rows depend on: the images and labels, the encoder's initial weights, the budget."
+    h = hashlib.sha1(f"v{BASELINES_VERSION} {torch.__version__} {torch.device(device).type} {epochs} {probe_epochs} "
+                     f"{supervised} {encoder!r}".encode())
+    for t in [data.train.images, data.train.labels, data.test.images, data.test.labels, *encoder.state_dict().values()]:
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+def _read_cached(path: Path):
+    try: return json.loads(path.read_text())
+    except (OSError, ValueError): return None   # missing, unreadable or half-written: compute again
+
+def baselines(cfg, data, probe_epochs: int = 100, supervised: bool = True, device=None, cache: bool = True) -> dict:
     "`{'raw pixels', 'random init', 'supervised'}` rows (`evaluate` numbers) for the encoder and budget of method config `cfg`."
     dev = torch.device(device) if device is not None else data.train.images.device
     seed = cfg.train.seed
+    seed_everything(seed)
+    random_encoder = cfg.build().encoder.to(dev)
+    path = cache_dir() / f"{baselines_key(random_encoder, data, cfg.train.epochs, probe_epochs, supervised, dev)}.json"
+    if cache and (rows := _read_cached(path)) is not None:
+        print(f"baselines: read from {path} (computed earlier for the same images, encoder and budget; cache=False recomputes)")
+        return rows
     rows = {"raw pixels": evaluate_features(pixel_features(data.train.images), data.train.labels,
                                             pixel_features(data.test.images), data.test.labels, probe_epochs=probe_epochs)}
-    seed_everything(seed)
-    rows["random init"] = evaluate(cfg.build().encoder.to(dev), data, probe_epochs=probe_epochs)
+    rows["random init"] = evaluate(random_encoder, data, probe_epochs=probe_epochs)
     if supervised:
         seed_everything(seed)
         encoder = cfg.build().encoder.to(dev)
         head = train_supervised(encoder, data, cfg.train.epochs, seed=seed, device=dev)
         rows["supervised"] = evaluate(encoder, data, probe_epochs=probe_epochs) | {"head": head}
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(rows)); tmp.replace(path)   # atomic: a reader never sees half a file
+        except OSError as e:
+            print(f"baselines: could not cache them in {path.parent} ({e.strerror}); set COOKBOOK_CACHE to a writable folder")
     return rows
+
 
 def report_table(rows: dict) -> str:
     "Markdown table of `name -> evaluate()` rows (kNN %, linear %, RankMe of the feature dimension), the supervised ceiling last."
