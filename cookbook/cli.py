@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_cli.ipynb #7dd83bde
 from __future__ import annotations
-import argparse, ast, dataclasses, importlib, json, sys, time
+import argparse, ast, dataclasses, importlib, json, sys, time, traceback
 from datetime import datetime
 from pathlib import Path
 
@@ -16,11 +16,12 @@ from .distributed import broadcast_object, is_main, setup
 from .baselines import baselines
 from .embeddings import PROJECTION_NAMES
 from .evaluate import embed, evaluate, plot_spectrum
-from .train import atomic_write_text, load_checkpoint, train
+from .runs import RunFolder, atomic_write_text, nonfinite_tensors
+from .train import extend_plan, train
 
 # %% auto #0
-__all__ = ['METHODS', 'method_class', 'method_config', 'set_field', 'parse_set', 'plot_history', 'cmd_train', 'cmd_eval',
-           'build_parser', 'main']
+__all__ = ['METHODS', 'RESUME_FIXED', 'REPORT', 'method_class', 'method_config', 'set_field', 'parse_set', 'plot_history',
+           'check_config', 'degenerate', 'Interrupted', 'cmd_train', 'cmd_eval', 'build_parser', 'main']
 
 # %% ../nbs/20_cli.ipynb #5106eb3e
 METHODS = {
@@ -88,11 +89,49 @@ def plot_history(history: list, path=None):
 
 # %% ../nbs/20_cli.ipynb #4880c1d4
 def _data_spec(args) -> dict:
-    return {"data": args.data, "root": args.root, "test_data": args.test_data, "subset": args.subset, "image_size": args.image_size}
+    return {"data": args.data or "embedded", "root": args.root, "test_data": args.test_data, "subset": args.subset,
+            "image_size": args.image_size}
+
+def _positive(name: str, value, low: int = 1):
+    "`None` or an integer >= `low`, else one line naming the option."
+    if value is not None and not (isinstance(value, int) and value >= low):
+        raise CookbookError(f"--{name} must be an integer >= {low}, got {value}")
+
+def check_config(cfg):
+    "One line for a method config that cannot build a model or make views: sizes, widths, probabilities, the train fields."
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if v is None or not any(w in f.name for w in ("width", "dim", "hidden", "depth", "heads", "layers", "temperature")): continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise CookbookError(f"{f.name} must be a positive number, got {v!r} (--set {f.name}=...)")
+    v = cfg.views
+    def pair(name, ok):
+        t = getattr(v, name)
+        if not (isinstance(t, tuple) and len(t) == 2 and all(isinstance(x, (int, float)) for x in t) and ok(*t)):
+            raise CookbookError(f"views.{name} must be two numbers (low, high) with {ok.__doc__}, got {t!r}")
+    def scale(a, b): "0 < low <= high <= 1"; return 0 < a <= b <= 1
+    def ratio(a, b): "0 < low <= high"; return 0 < a <= b
+    pair("crop_scale", scale); pair("crop_ratio", ratio)
+    for name in ("flip_p", "jitter_p", "gray_p", "blur_p", "solarize_p"):
+        ps = getattr(v, name); ps = ps if isinstance(ps, tuple) else (ps,)
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x <= 1 for x in ps):
+            raise CookbookError(f"views.{name} holds probabilities in [0, 1], got {getattr(v, name)!r}")
+    if not (isinstance(v.size, int) and v.size >= 8): raise CookbookError(f"views.size must be an integer >= 8, got {v.size!r}")
+    cfg.train.check()
+    return cfg
+
+def _build(cfg):
+    "`cfg.build()`, with a config that cannot build a model reported as one line."
+    try: return cfg.build()
+    except CookbookError: raise
+    except (ValueError, RuntimeError, TypeError) as e:
+        raise CookbookError(f"this config cannot build a model ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
+                            f"check the values given with --set") from None
 
 def _load(spec: dict, download: bool = False):
+    _positive("subset", spec.get("subset")); _positive("image-size", spec.get("image_size"), 8)
     data = load_dataset(spec["data"], root=spec.get("root"), download=download, test=spec.get("test_data"),
-                        image_size=spec.get("image_size") or 64)
+                        image_size=spec["image_size"] if spec.get("image_size") is not None else 64)
     if spec.get("subset"):
         data.train = data.train.take(spec["subset"])
         if data.unlabeled is not None: data.unlabeled = data.unlabeled.take(spec["subset"])
@@ -103,6 +142,14 @@ def _summary(cfg, model_encoder, data, history, probe_epochs: int, supervised: b
     rows = baselines(cfg, data, probe_epochs, supervised=supervised, device=device)
     return {**rows, "ssl": evaluate(model_encoder, data, probe_epochs=probe_epochs),
             "epochs": max(h["epoch"] for h in history) if history else None}
+
+def degenerate(row: dict) -> str | None:
+    "A warning when an `evaluate` row is that of a collapsed encoder (RankMe near 1, or a feature std near 0), else None."
+    spread = row["std"] * row.get("dim", 1) ** 0.5     # about 1 for features spread over the sphere, 0 for one point
+    if row["rankme"] < 2 or spread < 0.05:
+        return (f"the encoder has collapsed (RankMe {row['rankme']:.2f}, feature std {row['std']:.2g}): every image maps to "
+                f"nearly the same point, so the numbers above are those of a constant encoder. See the collapse lab chapter")
+    return None
 
 def _print_summary(summary: dict, method: str, data_name: str):
     print(f"\nSummary: {method} on {data_name} ({summary['epochs']} epochs)")
@@ -120,6 +167,8 @@ def _print_summary(summary: dict, method: str, data_name: str):
         line += (f"; the supervised ceiling is {summary['supervised']['knn']:.1f}"
                  + (f" (SSL closes {100 * gain / gap:.0f}% of the gap)" if gap > 1 else ""))
     print(line)
+    warning = degenerate(summary["ssl"])
+    if warning: print(f"warning: {warning}")
     if "map" in summary:
         m, c = summary["map"], summary["clusters"]
         print(f"embedding.png ({PROJECTION_NAMES[m['projection']]} of the test set): kNN in the map {m['map_knn']:.1f}%, "
@@ -151,85 +200,141 @@ def _finish(run: Path, cfg, model, data, history, method: str, probe_epochs: int
     print(f"run folder: {run} ({', '.join(files)})")
     return summary
 
-def _read_run(run: Path) -> dict:
-    "The saved `config.json` of a run folder, or a clear error."
-    if not (run / "config.json").exists():
-        raise CookbookError(f"{run} is not a run folder (no config.json); pass the folder that `cookbook train` printed")
-    return json.loads((run / "config.json").read_text())
+def _saved_config(saved: dict, path):
+    "The method config recorded in a run's `config.json`, or one line saying why it cannot be rebuilt."
+    try: return config_from_dict(method_class(saved["method"]), saved["config"])
+    except TypeError as e:
+        raise CookbookError(f"{path}/config.json does not describe a {saved['method']} config ({e}); restore the file "
+                            f"written by `cookbook train`, or start a new run") from None
+
+RESUME_FIXED = [("method", lambda s: s["method"]), ("data", lambda s: s["data"].get("data")),
+                ("test_data", lambda s: s["data"].get("test_data")), ("subset", lambda s: s["data"].get("subset")),
+                ("image_size", lambda s: s["data"].get("image_size")),
+                ("batch_size", lambda s: s["config"]["train"].get("batch_size")), ("lr", lambda s: s["config"]["train"].get("lr")),
+                ("seed", lambda s: s["config"]["train"].get("seed")), ("precision", lambda s: s["config"]["train"].get("precision"))]
+
+def _refuse_changes(args, saved: dict, run: Path):
+    "On `--resume`: an option that would change the run is refused (never ignored); one that agrees with it is fine."
+    if args.set: raise CookbookError("--set cannot change a run being resumed (its config.json fixes the model); start a new run")
+    if args.size is not None: raise CookbookError("--size cannot change a run being resumed; its config.json fixes every field")
+    if args.compile and not saved["config"]["train"].get("compile"):
+        raise CookbookError("--compile cannot change a run being resumed; start a new run with --compile")
+    for name, get in RESUME_FIXED:
+        given = getattr(args, name)
+        if given is not None and given != get(saved):
+            flag = "--" + name.replace("_", "-")
+            raise CookbookError(f"{flag} {given} differs from the run's {get(saved)!r}: a resumed run keeps its config. Resume "
+                                f"without {flag}, or start a new run (--out) to change it")
+
+class Interrupted(CookbookError):
+    "Ctrl-C: nothing half-written is left, and the message says how to go on."
+
+def _last_epoch(run: RunFolder) -> int:
+    "The epoch of the run's checkpoint, 0 if there is none."
+    try: return run.load_checkpoint()["epoch"]
+    except CookbookError: return 0
 
 def cmd_train(args) -> dict:
+    _positive("probe-epochs", args.probe_epochs)
     device = setup(args.device)  # under torchrun: joins the process group, one device per process
     if args.resume:
-        if args.set: raise CookbookError("--set cannot change a run being resumed (its config.json fixes the model); start a new run")
-        run = Path(args.resume)
-        saved = _read_run(run)
+        folder = RunFolder.open(args.resume)   # checked first, locked just before the first write
+        saved = folder.read_config()
+        _refuse_changes(args, saved, folder.path)
         method, spec = saved["method"], saved["data"]
-        cfg = config_from_dict(method_class(method), saved["config"])
-        if args.epochs is not None: cfg.train.epochs = args.epochs
+        if args.root is not None: spec = {**spec, "root": args.root}   # the same data, moved: honoured
+        cfg = _saved_config(saved, folder.path)
+        if args.epochs is not None:   # extend (warm restart after the plan) or refuse; config.json records it first
+            cfg.train.epochs = args.epochs
+            extend_plan(cfg.train, saved["config"]["train"], folder.load_checkpoint()["epoch"])
+        check_config(cfg)
+        data = _load(spec, args.download)
+        if is_main(): folder.lock()   # held until the run is summarised
     else:
-        method, spec = args.method, _data_spec(args)
-        cfg = method_config(method, args.size)
+        method, spec = args.method or "simclr", _data_spec(args)
+        cfg = method_config(method, args.size or "small")
         for key, value in [("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr), ("seed", args.seed)]:
             if value is not None: setattr(cfg.train, key, value)
         for key, value in parse_set(args.set): set_field(cfg, key, value)
         if args.compile: cfg.train.compile = True
         if args.precision: cfg.train.precision = args.precision
-        cfg.train.check()
-    data = _load(spec, args.download)
-    if data.image_size != cfg.views.size and not args.resume:
-        print(f"note: {data.name} images are {data.image_size}px; views are made at {data.image_size}px (config said {cfg.views.size})")
-        cfg.views.size = data.image_size
-    if not args.resume:
+        check_config(cfg)
+        data = _load(spec, args.download)
+        if data.image_size != cfg.views.size:
+            print(f"note: {data.name} images are {data.image_size}px; views are made at {data.image_size}px (config said {cfg.views.size})")
+            cfg.views.size = data.image_size
+        if args.size == "full" and device.type == "cpu":
+            print("note: --size full is the GPU recipe (ResNet-18 or ViT-Tiny, hundreds of epochs): on this CPU it would take days. "
+                  "Stop with Ctrl-C and use --size small, or run it on a GPU")
+        cfg.train.check(len(data.ssl_images))   # before the run folder exists: a refused run leaves nothing behind
         stamp = broadcast_object(datetime.now().strftime("%Y%m%d-%H%M%S"))  # one run folder for all ranks
-        run = Path(args.out) if args.out else runs_dir() / f"{method}-{Path(str(spec['data'])).stem}-{stamp}"
-        if (run / "checkpoint.pt").exists():
-            raise CookbookError(f"{run} already holds a run; continue it with --resume {run}, or choose another --out")
-        if is_main():
-            run.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(json.dumps({"method": method, "data": spec, "config": config_to_dict(cfg)}, indent=2), run / "config.json")
-    if is_main(): print(f"{method} on {data} -> {run}")
+        path = Path(args.out) if args.out else runs_dir() / f"{method}-{Path(str(spec['data'])).stem}-{stamp}"
+        folder = (RunFolder.create(path, {"method": method, "data": spec, "config": config_to_dict(cfg)}) if is_main()
+                  else RunFolder(path))
+    try:
+        if args.resume and is_main(): folder.write_config({**saved, "config": config_to_dict(cfg)})
+        return _train_in(folder, args, method, cfg, data, device)
+    finally: folder.unlock()   # a second call in this process (a notebook, a sweep) may then use the folder
+
+def _train_in(folder: RunFolder, args, method: str, cfg, data, device) -> dict:
+    if is_main(): print(f"{method} on {data} -> {folder.path}")
     if is_main(): print(f"{cfg.encoder} encoder, {cfg.train.epochs} epochs, batch {cfg.train.batch_size}, {cfg.train.optimizer} lr {cfg.train.lr}, device {device}")
     seed_everything(cfg.train.seed)
-    model = cfg.build()
+    model = _build(cfg)
     from cookbook.monitor import Monitor   # diagnostics every quarter of the run, into metrics.jsonl (rank 0)
     monitor = Monitor(every=max(1, cfg.train.epochs // 4), images=data.test.images[:1000], views=cfg.make_views(), live=False)
-    history = train(model, data, cfg.make_views(), cfg.train, run_dir=run, resume=bool(args.resume), device=device,
-                    config=config_to_dict(cfg), progress=not args.no_progress, callbacks=[monitor] if is_main() else [])
+    try:
+        history = train(model, data, cfg.make_views(), cfg.train, run_dir=folder, resume=bool(args.resume), device=device,
+                        config=config_to_dict(cfg), progress=not args.no_progress, callbacks=[monitor] if is_main() else [])
+    except KeyboardInterrupt:
+        done = _last_epoch(folder)
+        kept = (f"{folder.path} keeps the checkpoint of epoch {done}; continue with: cookbook train --resume {folder.path}" if done
+                else f"no epoch had finished, so there is no checkpoint to resume; start again (delete {folder.path} or choose another --out)")
+        raise Interrupted(f"interrupted. {kept}") from None
     if not is_main(): return {}  # rank 0 evaluates and writes the summary
     monitor.add_history(history)  # epoch 0 (random init) was measured before any callback ran
-    return _finish(run, cfg, model, data.to(device), history, method, args.probe_epochs, device, monitor,
-                   supervised=not args.no_supervised)
+    try:
+        return _finish(folder.path, cfg, model, data.to(device), history, method, args.probe_epochs, device, monitor,
+                       supervised=not args.no_supervised)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted during the evaluation; training is complete in {folder.path}: "
+                          f"`cookbook eval {folder.path}` writes the summary") from None
 
 def cmd_eval(args) -> dict:
-    run = Path(args.run)
-    saved = _read_run(run)
+    _positive("probe-epochs", args.probe_epochs)
+    folder = RunFolder.open(args.run)
+    saved = folder.read_config()
     method = saved["method"]
-    cfg = config_from_dict(method_class(method), saved["config"])
+    cfg = _saved_config(saved, folder.path)
     spec = dict(saved["data"])
     if args.data: spec.update(data=args.data, test_data=args.test_data, root=args.root)
+    elif args.root: spec.update(root=args.root)
     device = get_device(args.device)
-    ckpt = load_checkpoint(run / "checkpoint.pt", map_location=device)
-    model = cfg.build()
+    ckpt = folder.load_checkpoint(map_location=device)
+    bad = nonfinite_tensors(ckpt["model"])
+    if bad: raise CookbookError(f"the checkpoint in {folder.path} holds non-finite weights ({', '.join(bad[:3])}): the run diverged "
+                                f"before this version checked checkpoints. Train it again with a lower --lr")
+    model = _build(cfg)
     try: model.load_state_dict(ckpt["model"])
     except RuntimeError as e:
-        raise CookbookError(f"checkpoint in {run} does not match its config.json ({str(e).splitlines()[0]})") from e
+        raise CookbookError(f"checkpoint in {folder.path} does not match its config.json ({str(e).splitlines()[0]})") from e
     model.to(device)
     data = _load(spec, args.download).to(device)
-    return _finish(run, cfg, model, data, ckpt["history"], method, args.probe_epochs, device, supervised=not args.no_supervised)
+    return _finish(folder.path, cfg, model, data, ckpt["history"], method, args.probe_epochs, device, supervised=not args.no_supervised)
 
 # %% ../nbs/20_cli.ipynb #5d1a8c58
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cookbook", description="Self-supervised learning recipes for images.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a method; writes a run folder")
-    t.add_argument("--method", default="simclr", help=f"one of {sorted(METHODS)}")
-    t.add_argument("--data", default="embedded", help=f"one of {DATASETS}, a .npz path or quoted glob, or an ImageFolder dir")
+    t.add_argument("--method", default=None, help=f"one of {sorted(METHODS)} (default simclr)")
+    t.add_argument("--data", default=None, help=f"one of {DATASETS}, a .npz path or quoted glob, or an ImageFolder dir (default embedded)")
     t.add_argument("--test-data", default=None, help="test split .npz (path or glob) when --data is a training .npz")
     t.add_argument("--root", default=None, help="where torchvision datasets live (default $COOKBOOK_DATA or ~/.cache/cookbook)")
     t.add_argument("--download", action="store_true", help="download torchvision datasets (needs internet)")
     t.add_argument("--subset", type=int, default=None, help="train on the first N labelled (and N unlabeled) images")
     t.add_argument("--image-size", type=int, default=None, help="ImageFolder images are resized to this (default 64)")
-    t.add_argument("--size", default="small", help="config preset: small (CPU) or full (GPU)")
+    t.add_argument("--size", default=None, help="config preset: small (CPU, the default) or full (GPU)")
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None)
@@ -263,10 +368,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--width", type=float, default=None, help="side-by-side encoder width (default 1 for resnet18, 16 for small_cnn)")
     return p
 
+REPORT = "https://example.org/cookbook/issues"
+
 def main(argv=None) -> int:
-    "Entry point of the `cookbook` console script."
+    "Entry point of the `cookbook` console script: 0 done, 2 the user's input (one line), 130 Ctrl-C, 1 a bug (traceback)."
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "bench":
+            _positive("steps", args.steps); _positive("batch-size", args.batch_size, 2)
         if args.command == "train": cmd_train(args)
         elif args.command == "eval": cmd_eval(args)
         elif args.command == "bench":
@@ -276,7 +385,18 @@ def main(argv=None) -> int:
                              encoder=args.encoder, width=args.width or (16 if args.encoder == "small_cnn" else 1), compile=args.compile,
                              threads=args.threads)
             else: run_bench(device=args.device, steps=args.steps, batch_size=args.batch_size, compile=args.compile, data=args.data)
+    except Interrupted as e:
+        print(e, file=sys.stderr)
+        return 130
     except CookbookError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception:   # not the user's mistake: show everything, and where to send it
+        traceback.print_exc()
+        print(f"This is a bug in cookbook, not a problem with your input. Please report it at {REPORT} "
+              f"with the command you ran and the traceback above.", file=sys.stderr)
+        return 1
     return 0

@@ -33,9 +33,17 @@ class CookbookError(ValueError):
 def get_device(device: str | torch.device | None = None) -> torch.device:
     "`device` if given, else CUDA when present, else Apple MPS, else CPU."
     if device is not None and str(device) != "auto":
-        device = torch.device(device)
+        try: device = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise CookbookError(f"unknown device {str(device)!r}; use cpu, cuda, cuda:N or mps") from None
+        if device.type not in ("cpu", "cuda", "mps"):
+            raise CookbookError(f"device {str(device)!r} is not supported here; use cpu, cuda, cuda:N or mps")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise CookbookError("device 'cuda' was asked for but no CUDA GPU is visible; use --device cpu")
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise CookbookError(f"device {str(device)!r} does not exist: {torch.cuda.device_count()} CUDA GPU(s) are visible")
+        if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise CookbookError("device 'mps' was asked for but Apple's Metal backend is not available; use --device cpu")
         return device
     if torch.cuda.is_available(): return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -72,6 +80,6 @@ def config_from_dict(cls, d: dict):
     for k, v in d.items():
         t = hints.get(k)
         if dataclasses.is_dataclass(t) and isinstance(v, dict): v = config_from_dict(t, v)
-        elif isinstance(v, list) and typing.get_origin(t) is tuple: v = tuple(v)
+        elif isinstance(v, list) and (t is tuple or typing.get_origin(t) is tuple): v = tuple(v)   # JSON has no tuples
         kw[k] = v
     return cls(**kw)

@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from .core import CookbookError, data_dir
 
 # %% auto #0
-__all__ = ['SHAPES', 'DATASETS', 'ImageSet', 'SSLData', 'as_images', 'as_labels', 'from_arrays', 'load_npz', 'load_cifar',
-           'load_stl10', 'load_imagefolder', 'make_shapes', 'load_embedded', 'show_images', 'load_dataset']
+__all__ = ['IMAGE_EXTENSIONS', 'SHAPES', 'DATASETS', 'ImageSet', 'SSLData', 'as_images', 'as_labels', 'from_arrays', 'load_npz',
+           'load_cifar', 'load_stl10', 'image_files', 'load_imagefolder', 'make_shapes', 'load_embedded', 'show_images',
+           'load_dataset']
 
 # %% ../nbs/01_data.ipynb #1ee7fcff
 @dataclass
@@ -77,10 +78,15 @@ def as_images(x, what: str = "images") -> torch.Tensor:
 
 def as_labels(y, n: int, what: str = "labels") -> torch.Tensor:
     "Check and convert `y` to int64 `[n]`."
-    y = torch.as_tensor(np.asarray(y))
-    if y.is_floating_point() or y.dim() != 1 or y.shape[0] != n:
-        raise CookbookError(f"{what} must be 1-D integers with one label per image ({n}), got {y.dtype} {tuple(y.shape)}")
-    return y.long()
+    a = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if a.dtype.kind not in "iu" or a.ndim != 1 or a.shape[0] != n:
+        kind = {"U": "strings", "S": "strings", "O": "Python objects", "f": "floats", "b": "booleans"}.get(a.dtype.kind, str(a.dtype))
+        raise CookbookError(f"{what} must be 1-D integers (class indices 0, 1, ...) with one label per image ({n}), got "
+                            f"{kind} of shape {a.shape}; map class names to indices first, e.g. [classes.index(c) for c in names]")
+    if n and a.min() < 0:
+        raise CookbookError(f"{what} has negative labels (min {a.min()}); labels are class indices 0, 1, ...; "
+                            f"pass images without labels as x_unlabeled")
+    return torch.as_tensor(a).long()
 
 # %% ../nbs/01_data.ipynb #2e2218e0
 def from_arrays(x_train, y_train, x_test, y_test, classes=None, name: str = "arrays", x_unlabeled=None) -> SSLData:
@@ -91,6 +97,10 @@ def from_arrays(x_train, y_train, x_test, y_test, classes=None, name: str = "arr
     ytr, yte = as_labels(y_train, len(xtr), "y_train"), as_labels(y_test, len(xte), "y_test")
     if classes is None: classes = [str(i) for i in range(int(max(ytr.max(), yte.max())) + 1)]
     classes = [str(c) for c in classes]
+    top = int(max(ytr.max(), yte.max()))
+    if top >= len(classes):
+        raise CookbookError(f"label {top} has no class name: {len(classes)} classes were given ({classes[:5]}...); "
+                            f"pass one name per class, or labels 0..{len(classes) - 1}")
     unl = None
     if x_unlabeled is not None:
         xu = as_images(x_unlabeled, "x_unlabeled")
@@ -129,6 +139,8 @@ def load_npz(path, test_path=None, holdout: float = 0.1) -> SSLData:
     else:
         parts = [_split_of(d, p) for d, p in zip(files, _expand(path))]
         x, y = np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
+        if len(x) < 2:
+            raise CookbookError(f"{path} holds {len(x)} image(s); at least 2 are needed (one to train on, one held out as test)")
         n_test = max(1, int(round(holdout * len(x))))
         xtr, ytr, xte, yte = x[:-n_test], y[:-n_test], x[-n_test:], y[-n_test:]
         name += f" (last {n_test} held out as test)"
@@ -190,24 +202,63 @@ def load_stl10(root=None, download: bool = False, unlabeled: bool = True) -> SSL
     return d
 
 # %% ../nbs/01_data.ipynb #337861cf
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+def image_files(folder) -> tuple:
+    "`(classes, [(path, class index), ...])` of an ImageFolder split: each real file once, no symlink loop or link up the tree followed."
+    folder = Path(folder)
+    classes = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes: raise CookbookError(f"{folder} has no class subfolders; expected {folder}/<class>/<image files>")
+    top = os.path.realpath(folder)
+    class_dirs = {os.path.realpath(folder / c) for c in classes}
+    seen_dirs, owner, files = set(), {}, []
+    for c, name in enumerate(classes):
+        start = os.path.realpath(folder / name)
+        for dirpath, dirnames, filenames in os.walk(folder / name, followlinks=True):
+            real = os.path.realpath(dirpath)
+            inside_tree = real == top or top.startswith(real + os.sep) or (real in class_dirs and real != start)
+            if real in seen_dirs or inside_tree:   # a loop, a link up the tree, or into another class: not this class's images
+                dirnames[:] = []; continue
+            seen_dirs.add(real); dirnames.sort()
+            for fn in sorted(filenames):
+                if not fn.lower().endswith(IMAGE_EXTENSIONS): continue
+                path = Path(dirpath) / fn; rp = os.path.realpath(path)
+                if rp in owner:
+                    if owner[rp][1] != c:
+                        raise CookbookError(f"{path} and {owner[rp][0]} are the same file under two classes "
+                                            f"({name!r} and {classes[owner[rp][1]]!r}); keep it in one class folder")
+                    continue
+                owner[rp] = (path, c); files.append((path, c))
+    if not files: raise CookbookError(f"{folder} has class folders {classes[:5]} but no image files ({' '.join(IMAGE_EXTENSIONS)})")
+    return classes, files
+
 def load_imagefolder(root, size: int = 64, holdout: float = 0.1) -> SSLData:
     "An ImageFolder tree (`root/train/<class>/*.png` + `root/val/...`, or `root/<class>/*`) read into memory at `size` px."
-    import torchvision.datasets as tvd
     import torchvision.transforms.v2 as T
+    from PIL import Image
     root = Path(root)
     if not root.is_dir(): raise CookbookError(f"image folder {root} does not exist; pass the folder holding one subfolder per class")
+    if not (isinstance(size, int) and size >= 8): raise CookbookError(f"image size must be an integer >= 8 pixels, got {size!r}")
     tf = T.Compose([T.PILToTensor(), T.Resize(size, antialias=True), T.CenterCrop(size)])
     def read(folder):
-        try: ds = tvd.ImageFolder(str(folder), transform=tf)
-        except (FileNotFoundError, RuntimeError) as e:
-            raise CookbookError(f"{folder} is not an image folder ({e}); expected {folder}/<class>/<image files>") from e
-        xs, ys = zip(*[(img.expand(3, -1, -1) if img.shape[0] == 1 else img[:3], y) for img, y in ds])
-        return torch.stack(xs), torch.tensor(ys), ds.classes
+        classes, files = image_files(folder)
+        xs = []
+        for path, _ in files:
+            try:
+                with Image.open(path) as im: xs.append(tf(im.convert("RGB")))
+            except (OSError, ValueError, SyntaxError) as e:   # PIL's errors for truncated or foreign files
+                raise CookbookError(f"{path} is not a readable image ({type(e).__name__}: {str(e)[:60]}); remove or replace it") from None
+        return torch.stack(xs), torch.tensor([c for _, c in files]), classes, {os.path.realpath(p) for p, _ in files}
     test_dir = next((root / s for s in ("val", "test") if (root / s).is_dir()), None)
     if (root / "train").is_dir() and test_dir is not None:
-        (xtr, ytr, classes), (xte, yte, _) = read(root / "train"), read(test_dir)
+        (xtr, ytr, classes, a), (xte, yte, test_classes, b) = read(root / "train"), read(test_dir)
+        if test_classes != classes:
+            raise CookbookError(f"{root / 'train'} and {test_dir} have different class folders ({classes[:4]}... vs {test_classes[:4]}...)")
+        if a & b:
+            raise CookbookError(f"{sorted(a & b)[0]} is in both {root / 'train'} and {test_dir} ({len(a & b)} files in all); "
+                                f"a test image must not be trained on: keep each file in one split")
     else:
-        x, y, classes = read(root)
+        x, y, classes, _ = read(root)
         g = torch.Generator().manual_seed(0); perm = torch.randperm(len(x), generator=g)
         is_test = torch.zeros(len(x), dtype=torch.bool)
         for c in range(len(classes)):  # stratified hold-out, at least one image per class

@@ -64,6 +64,10 @@ def knn_predict(train_feats, train_labels, test_feats, num_classes: int, k: int 
                 chunk: int = 1024) -> torch.Tensor:
     "Weighted cosine kNN predictions `[M]` for `test_feats: [M, D]` from `train_feats: [N, D]`, `train_labels: [N]`."
     if k < 1: raise CookbookError(f"k must be >= 1, got {k}")
+    if not temperature > 0: raise CookbookError(f"the kNN temperature must be positive, got {temperature}")
+    if len(train_labels) and (train_labels.min() < 0 or train_labels.max() >= num_classes):
+        raise CookbookError(f"kNN memory labels must be in 0..{num_classes - 1}, got {int(train_labels.min())}..{int(train_labels.max())} "
+                            f"(-1 marks unlabeled images: keep them in data.unlabeled, out of the labelled splits)")
     k = min(k, len(train_feats))
     tr = F.normalize(train_feats.float(), dim=1)
     preds = []
@@ -71,7 +75,8 @@ def knn_predict(train_feats, train_labels, test_feats, num_classes: int, k: int 
         sims = F.normalize(test_feats[i:i + chunk].float(), dim=1) @ tr.T    # [m, N]
         top_sim, top_idx = sims.topk(k, dim=1)
         votes = torch.zeros(len(sims), num_classes, device=sims.device)
-        votes.scatter_add_(1, train_labels[top_idx], (top_sim / temperature).exp())
+        # exp((s - s_max) / T): the same argmax as exp(s / T), without overflowing float32 at small T
+        votes.scatter_add_(1, train_labels[top_idx], ((top_sim - top_sim[:, :1]) / temperature).exp())
         preds.append(votes.argmax(1))
     return torch.cat(preds)
 

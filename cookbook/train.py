@@ -15,10 +15,11 @@ from .core import CookbookError, get_device, seed_everything, config_to_dict
 from .distributed import (all_reduce_mean, broadcast_, is_main, rank, shard_batches, sync_batchnorm,
                                   world_size, wrap_ddp)
 from .evaluate import embed, knn_accuracy
+from .runs import NonFiniteError, RunFolder, atomic_write_text, load_checkpoint
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'TrainConfig', 'LARS', 'param_groups', 'group_lr', 'make_optimizer', 'lr_at', 'atomic_save',
-           'atomic_write_text', 'load_checkpoint', 'knn_eval', 'train']
+__all__ = ['OPTIMIZERS', 'TrainConfig', 'LARS', 'param_groups', 'group_lr', 'make_optimizer', 'lr_at', 'extend_plan', 'knn_eval',
+           'train']
 
 # %% ../nbs/05_train.ipynb #11ca2093
 @dataclass
@@ -42,6 +43,7 @@ class TrainConfig:
     compile: bool = False           # torch.compile the model (falls back with a warning)
     seed: int = 0
     log_every: int = 10             # steps between progress-bar loss updates (each one syncs the device)
+    restarts: tuple = ()            # epochs where a run extended with --resume --epochs starts a new warmup + cosine
 
     def check(self, n_images: int | None = None):
         "Raise `CookbookError` for values that cannot work."
@@ -55,7 +57,24 @@ class TrainConfig:
             raise CookbookError(f"unknown optimizer {self.optimizer!r}; valid: {sorted(OPTIMIZERS)}")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise CookbookError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
-        if self.lr <= 0: raise CookbookError(f"learning rate must be positive, got {self.lr}")
+        def number(name, ok, rule):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not ok(v):
+                raise CookbookError(f"train.{name} must be {rule}, got {v!r}")
+        number("lr", lambda v: v > 0, "a positive number (e.g. --lr 0.001)")
+        number("weight_decay", lambda v: v >= 0, "zero or positive")
+        number("momentum", lambda v: 0 <= v < 1, "in [0, 1)")
+        number("warmup_epochs", lambda v: v >= 0, "zero or positive")
+        number("final_lr_ratio", lambda v: 0 <= v <= 1, "in [0, 1]")
+        number("knn_temperature", lambda v: v >= 0.01, "at least 0.01 (the usual value is 0.07)")
+        number("lars_eta", lambda v: v > 0, "positive")
+        for name, low in [("knn_every", 0), ("knn_k", 1), ("log_every", 1), ("seed", 0)]:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise CookbookError(f"train.{name} must be an integer >= {low}, got {v!r}")
+        r = list(self.restarts)
+        if any(not isinstance(e, int) or not 0 < e < self.epochs for e in r) or r != sorted(set(r)):
+            raise CookbookError(f"train.restarts must be increasing epochs between 0 and {self.epochs}, got {self.restarts!r}")
         return self
 
 # %% ../nbs/05_train.ipynb #58a4ebed
@@ -116,41 +135,15 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 # %% ../nbs/05_train.ipynb #44640c05
 def lr_at(step: int, total_steps: int, cfg: TrainConfig, steps_per_epoch: int) -> float:
-    "Learning rate after `step` optimiser steps: linear warmup, then cosine decay."
+    "Learning rate after `step` optimiser steps: linear warmup, then cosine decay; again from each of `cfg.restarts`."
+    bounds = [0] + [e * steps_per_epoch for e in cfg.restarts] + [total_steps]
+    start = max(b for b in bounds[:-1] if b <= step)
+    end = min(b for b in bounds[1:] if b > step) if step < total_steps else total_steps
+    step, total_steps = step - start, end - start          # position within this segment of the schedule
     warmup = min(int(cfg.warmup_epochs * steps_per_epoch), total_steps - 1)
     if step < warmup: return cfg.lr * (step + 1) / warmup
     t = (step - warmup) / max(1, total_steps - warmup)
     return cfg.lr * (cfg.final_lr_ratio + (1 - cfg.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
-
-# %% ../nbs/05_train.ipynb #96c9e3a0
-def atomic_save(obj, path):
-    "`torch.save(obj, path)` such that a crash mid-write leaves any previous `path` intact."
-    path = Path(path); tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
-def atomic_write_text(text: str, path):
-    "Write text to `path` atomically (same rename trick)."
-    path = Path(path); tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f: f.write(text); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-def load_checkpoint(path, map_location="cpu") -> dict:
-    "Load a checkpoint written by `train`, with clear errors for missing, corrupt or foreign files."
-    path = Path(path)
-    if not path.exists():
-        raise CookbookError(f"no checkpoint at {path}; nothing to resume (start a new run without --resume)")
-    try: ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:
-        raise CookbookError(f"checkpoint {path} is corrupt or truncated ({type(e).__name__}); "
-                            f"delete it and start the run again, or restore it from a copy") from e
-    if not isinstance(ckpt, dict) or not {"model", "epoch", "config"} <= set(ckpt):
-        raise CookbookError(f"{path} is not a cookbook checkpoint (it lacks model/epoch/config entries)")
-    return ckpt
 
 # %% ../nbs/05_train.ipynb #e2bc1c60
 def _autocast_dtype(cfg: TrainConfig, device) -> torch.dtype | None:
@@ -166,6 +159,18 @@ def _config_diff(a: dict, b: dict, prefix=""):
         elif va != vb and not (isinstance(va, (list, tuple)) and isinstance(vb, (list, tuple)) and list(va) == list(vb)):
             out.append(f"{prefix}{k}: {va!r} -> {vb!r}")
     return out
+
+def extend_plan(cfg: TrainConfig, saved: dict, trained: int) -> TrainConfig:
+    "For a resume: keep the saved plan (`saved`: its train config) or extend it by a warm restart at its end; never shorten it."
+    planned, restarts = int(saved.get("epochs", cfg.epochs)), tuple(saved.get("restarts", ()))
+    if cfg.epochs < trained:
+        raise CookbookError(f"the run has already trained {trained} epochs; --epochs {cfg.epochs} cannot undo them "
+                            f"(resume without --epochs, or pass more than {trained} to train longer)")
+    if cfg.epochs < planned:
+        raise CookbookError(f"the run was planned for {planned} epochs and its schedule is under way; it cannot be "
+                            f"shortened to {cfg.epochs} (resume without --epochs, or pass more than {planned} to extend it)")
+    cfg.restarts = restarts + ((planned,) if cfg.epochs > planned else ())
+    return cfg
 
 def knn_eval(model, data, cfg: TrainConfig) -> float:
     "kNN accuracy (%) of `model.encoder` on `data`'s labelled train (memory) and test splits."
@@ -184,8 +189,27 @@ def train(model: nn.Module, data, views, cfg: TrainConfig, run_dir=None, resume:
     if cfg.batch_size % world:
         raise CookbookError(f"the global batch size {cfg.batch_size} does not split over {world} processes; "
                             f"use a multiple of {world} (--batch-size)")
-    config = config if config is not None else {"train": config_to_dict(cfg)}
-    run_dir = Path(run_dir) if run_dir is not None else None
+    config = dict(config) if config is not None else {"train": config_to_dict(cfg)}
+    write = run_dir is not None and is_main()  # only rank 0 writes
+    run = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir) if run_dir is not None else None
+    took_lock = False
+    if write and not run.locked:   # called from Python with a path: this call owns the folder while it trains
+        if resume: run.lock()
+        else: run = RunFolder.create(run.path)
+        took_lock = True
+    try:
+        return _train(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm)
+    finally:
+        if took_lock: run.unlock()
+
+def _diverged(what: str, run, saved_epoch: int, cfg: TrainConfig) -> CookbookError:
+    "The one-line message for a run that produced NaN or infinity: what happened, what is kept, what to try."
+    kept = ("" if run is None else f" {run.path} keeps the checkpoint of epoch {saved_epoch}, the newest with finite weights."
+            if saved_epoch else f" No checkpoint was written (it diverged before the end of the first epoch).")
+    return CookbookError(f"{what}: the run diverged.{kept} Start a new run with a lower learning rate (--lr, now {cfg.lr:g}), "
+                         f"a longer warmup (--set train.warmup_epochs=...) or --precision fp32")
+
+def _train(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm) -> list:
     seed_everything(cfg.seed)
     model.to(device)
     sync_batchnorm(model)  # under a process group: global batch statistics, as in one process
@@ -198,35 +222,38 @@ def train(model: nn.Module, data, views, cfg: TrainConfig, run_dir=None, resume:
     total = steps_per_epoch * cfg.epochs
     history, start_epoch = [], 0
     if resume:
-        if run_dir is None: raise CookbookError("resume needs a run folder")
-        ckpt = load_checkpoint(run_dir / "checkpoint.pt")
-        diff = [d for d in _config_diff(ckpt["config"], config) if not d.startswith("train.epochs:")]
-        if diff: raise CookbookError(f"{run_dir} was trained with a different config ({'; '.join(diff)}); "
+        if run is None: raise CookbookError("resume needs a run folder")
+        ckpt = load_checkpoint(run.checkpoint)
+        diff = [d for d in _config_diff(ckpt["config"], config) if not d.startswith(("train.epochs:", "train.restarts:"))]
+        if diff: raise CookbookError(f"{run.path} was trained with a different config ({'; '.join(diff)}); "
                                      f"resume with the same options, or start a new run folder")
+        extend_plan(cfg, ckpt["config"].get("train", {}), ckpt["epoch"])
+        config["train"] = config_to_dict(cfg)   # the checkpoints from here on record the extended plan
         try: model.load_state_dict(ckpt["model"])
         except RuntimeError as e:
-            raise CookbookError(f"checkpoint in {run_dir} does not fit this model ({str(e).splitlines()[0]}); "
+            raise CookbookError(f"checkpoint in {run.path} does not fit this model ({str(e).splitlines()[0]}); "
                                 f"use the method and encoder it was trained with") from e
         opt.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["rng_cpu"])
         if device.type == "cuda" and "rng_cuda" in ckpt: torch.cuda.set_rng_state(ckpt["rng_cuda"])
         history, start_epoch = list(ckpt["history"]), ckpt["epoch"]
         if start_epoch >= cfg.epochs and progress:
-            print(f"{run_dir} already trained {start_epoch} of {cfg.epochs} epochs; nothing to do")
+            print(f"{run.path} already trained {start_epoch} of {cfg.epochs} epochs; nothing to do")
     else:
         history.append({"epoch": 0, "knn": knn_eval(model, data, cfg)})
-    write = run_dir is not None and is_main()  # only rank 0 writes
-    if write:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text("".join(json.dumps(h) + "\n" for h in history), run_dir / "metrics.jsonl")
+    if write: run.write_metrics(history)
+    saved_epoch = start_epoch   # the newest checkpoint on disk (finite by construction)
     fwd = wrap_ddp(model, device)
-    if world > 1: seed_everything(cfg.seed + 1000 * rank() + start_epoch)  # each rank its own augmentations
+    if world_size() > 1: seed_everything(cfg.seed + 1000 * rank() + start_epoch)  # each rank its own augmentations
     if cfg.compile:
         try: fwd = torch.compile(fwd)
         except Exception as e: print(f"torch.compile unavailable ({type(e).__name__}: {e}); running eagerly")
     amp_dtype = _autocast_dtype(cfg, device)
     on_step = getattr(model, "on_step", None)
     progress = progress and is_main()
+    # a NaN loss is caught in the step it appears, before the optimiser spreads it into the weights; on a GPU reading
+    # the loss every step would stall the queue of kernels, so there it is read with the progress bar's cadence
+    check_every = 1 if device.type == "cpu" else cfg.log_every
     bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress, unit="step", dynamic_ncols=True)
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
@@ -242,6 +269,8 @@ def train(model: nn.Module, data, views, cfg: TrainConfig, run_dir=None, resume:
             if channels_last: batch = [v.contiguous(memory_format=torch.channels_last) for v in batch]
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 loss = fwd(batch)
+            if i % check_every == 0 and not bool(torch.isfinite(loss)):
+                raise _diverged(f"the loss became {loss.item()} at step {i + 1} of epoch {epoch + 1}", run, saved_epoch, cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -253,8 +282,7 @@ def train(model: nn.Module, data, views, cfg: TrainConfig, run_dir=None, resume:
         mean_loss = all_reduce_mean(loss_sum / steps_per_epoch).item()
         seconds = time.perf_counter() - t0
         if not math.isfinite(mean_loss):
-            raise CookbookError(f"the loss became {mean_loss} in epoch {epoch + 1}; lower the learning rate "
-                                f"(--lr) or use --precision fp32. The last good checkpoint is kept.")
+            raise _diverged(f"the loss became {mean_loss} in epoch {epoch + 1}", run, saved_epoch, cfg)
         rec = {"epoch": epoch + 1, "loss": mean_loss, "lr": lr, "seconds": seconds,
                "img_per_s": steps_per_epoch * cfg.batch_size / seconds}
         if (cfg.knn_every and (epoch + 1) % cfg.knn_every == 0) or epoch + 1 == cfg.epochs:
@@ -265,8 +293,12 @@ def train(model: nn.Module, data, views, cfg: TrainConfig, run_dir=None, resume:
             state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1, "config": config,
                      "history": history, "rng_cpu": torch.get_rng_state()}
             if device.type == "cuda": state["rng_cuda"] = torch.cuda.get_rng_state()
-            atomic_save(state, run_dir / "checkpoint.pt")
-            with open(run_dir / "metrics.jsonl", "a") as f: f.write(json.dumps(rec) + "\n")
+            try: run.save_checkpoint(state)
+            except NonFiniteError as e:
+                raise _diverged(f"after epoch {epoch + 1} the loss was finite but the model's state was not ({e})",
+                                run, saved_epoch, cfg) from None
+            saved_epoch = epoch + 1
+            run.append_metrics(rec)
         if progress and "knn" in rec: bar.write(f"epoch {epoch + 1}: loss {mean_loss:.4f}, kNN {rec['knn']:.1f}%")
     bar.close()
     return history
