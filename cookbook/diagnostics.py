@@ -154,6 +154,7 @@ def diagnose(encoder: nn.Module, projector: nn.Module | None, images: torch.Tens
              max_points: int = 2048, seed: int = 0, batch_size: int = 1024) -> Table:
     "One row per layer (backbone, projector 1, ..., projector out) of spectra, RankMe, alpha-ReQ, std, alignment, uniformity."
     _check_images(images)
+    if not (isinstance(max_points, int) and max_points >= 2): raise CookbookError(f"max_points must be an integer >= 2, got {max_points!r}")
     dev = next(encoder.parameters()).device
     images = images.to(dev)
     feats = embed_layers(encoder, projector, images, batch_size)

@@ -161,6 +161,11 @@ def plot_spectrum(embeddings: dict, ax=None, title: str = "singular-value spectr
 def evaluate_features(ftr, ytr, fte, yte, k: int = 20, temperature: float = 0.07, probe: bool = True,
                       probe_epochs: int = 100) -> dict:
     "kNN and linear-probe accuracy (%), RankMe and embedding std of train features `ftr: [N, D]` and test features `fte: [M, D]`."
+    if probe and not (isinstance(probe_epochs, int) and probe_epochs >= 1):
+        raise CookbookError(f"probe_epochs must be an integer >= 1 (an untrained probe's accuracy means nothing), got {probe_epochs!r}")
+    if not (torch.isfinite(ftr).all() and torch.isfinite(fte).all()):
+        raise CookbookError("the features hold NaN or infinity: the encoder's weights or BatchNorm statistics diverged; "
+                            "evaluate a checkpoint from before the divergence, or train again with a lower learning rate")
     ytr, yte = ytr.to(ftr.device), yte.to(ftr.device)
     out = {"knn": knn_accuracy(ftr, ytr, fte, yte, k, temperature)}
     if probe: out["linear"] = linear_probe(ftr, ytr, fte, yte, epochs=probe_epochs)
