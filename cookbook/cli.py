@@ -376,6 +376,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "bench":
             _positive("steps", args.steps); _positive("batch-size", args.batch_size, 2)
+            _positive("workers", args.workers, 0); _positive("threads", args.threads)
+            if args.width is not None and not args.width > 0: raise CookbookError(f"--width must be positive, got {args.width}")
         if args.command == "train": cmd_train(args)
         elif args.command == "eval": cmd_eval(args)
         elif args.command == "bench":

@@ -272,6 +272,8 @@ def test_small_ones(capsys, tmp_path, finished_run):
     err = refused(capsys, "no checkpoint at", "eval", str(run))
     assert "--resume" not in err
     refused(capsys, "--steps must be an integer >= 1", "bench", "--steps", "0")
+    refused(capsys, "--threads must be an integer >= 1", "bench", "--threads", "0")
+    refused(capsys, "--workers must be an integer >= 0", "bench", "--workers", "-1")
     rc, out, err = cli(capsys, "train", "--size", "full", "--batch-size", "99999", "--no-progress", "--out", str(tmp_path / "f"))
     assert rc == 2 and "larger than the dataset" in err and "on this CPU it would take days" in out
     assert not (tmp_path / "f").exists()
