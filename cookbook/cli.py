@@ -302,7 +302,11 @@ def _train_in(folder: RunFolder, args, method: str, cfg, data, device) -> dict:
 
 def cmd_eval(args) -> dict:
     _positive("probe-epochs", args.probe_epochs)
-    folder = RunFolder.open(args.run)
+    folder = RunFolder.open(args.run, lock=True)   # eval writes the summary and figures: not while a run trains there
+    try: return _eval_in(folder, args)
+    finally: folder.unlock()
+
+def _eval_in(folder: RunFolder, args) -> dict:
     saved = folder.read_config()
     method = saved["method"]
     cfg = _saved_config(saved, folder.path)

@@ -63,6 +63,6 @@ def test_train_loop_shards_and_writes_once(tmp_path):
     assert not set(seen[0]) & set(seen[1])
     assert len(set(seen[0]) | set(seen[1])) == 192
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rank0"]
-    assert sorted(p.name for p in (tmp_path / "rank0").iterdir()) == ["checkpoint.pt", "metrics.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "rank0").iterdir()) == [".lock", "checkpoint.pt", "metrics.jsonl"]   # .lock: rank 0 owns it
     same = lambda h: [{k: v for k, v in rec.items() if k in ("epoch", "loss", "knn")} for rec in h]  # not the timings
     assert same(ranks[0]["history"]) == same(ranks[1]["history"])

@@ -34,9 +34,16 @@ def refused(capsys, message, *argv):
     return err
 
 
+def _sigint_default():
+    # a shell that starts a job in the background (CI may) makes it ignore SIGINT, and Python keeps an ignored SIGINT
+    # ignored; a terminal's Ctrl-C reaches a foreground process with the default disposition, which this restores
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(*argv):
     return subprocess.Popen([sys.executable, "-m", "cookbook", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"})
+                            text=True, env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"},
+                            preexec_fn=_sigint_default)
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +102,11 @@ def test_resume_while_another_process_trains_is_refused(tmp_path):
         for _ in range(600):
             if (out / ".lock").exists() and (out / ".lock").read_text().startswith("pid"): break
             time.sleep(0.1)
-        b = spawn("train", "--resume", str(out), "--no-progress")
-        assert b.wait(timeout=120) == 2
-        err = b.stderr.read()
-        assert f"is in use by another cookbook run (pid {a.pid}" in err and "Traceback" not in err, err
+        for argv in (["train", "--resume", str(out), "--no-progress"], ["eval", str(out)]):   # eval writes there too
+            b = spawn(*argv)
+            assert b.wait(timeout=120) == 2
+            err = b.stderr.read()
+            assert f"is in use by another cookbook run (pid {a.pid}" in err and "Traceback" not in err, (argv, err)
     finally:
         a.kill(); a.wait()
 
