@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_cli.ipynb #7dd83bde
 from __future__ import annotations
-import argparse, ast, dataclasses, importlib, json, sys, time, traceback
+import argparse, ast, dataclasses, importlib, json, sys, traceback
 from datetime import datetime
 from pathlib import Path
 

@@ -4,9 +4,8 @@
 
 # %% ../nbs/05_train.ipynb #67d17de9
 from __future__ import annotations
-import json, math, os, time
+import math, time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -15,7 +14,7 @@ from .core import CookbookError, get_device, seed_everything, config_to_dict
 from .distributed import (all_reduce_mean, broadcast_, is_main, rank, shard_batches, sync_batchnorm,
                                   world_size, wrap_ddp)
 from .evaluate import embed, knn_accuracy
-from .runs import NonFiniteError, RunFolder, atomic_write_text, load_checkpoint
+from .runs import NonFiniteError, RunFolder, load_checkpoint
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'TrainConfig', 'LARS', 'param_groups', 'group_lr', 'make_optimizer', 'lr_at', 'extend_plan', 'knn_eval',
@@ -205,7 +204,7 @@ def train(model: nn.Module, data, views, cfg: TrainConfig, run_dir=None, resume:
 def _diverged(what: str, run, saved_epoch: int, cfg: TrainConfig) -> CookbookError:
     "The one-line message for a run that produced NaN or infinity: what happened, what is kept, what to try."
     kept = ("" if run is None else f" {run.path} keeps the checkpoint of epoch {saved_epoch}, the newest with finite weights."
-            if saved_epoch else f" No checkpoint was written (it diverged before the end of the first epoch).")
+            if saved_epoch else " No checkpoint was written (it diverged before the end of the first epoch).")
     return CookbookError(f"{what}: the run diverged.{kept} Start a new run with a lower learning rate (--lr, now {cfg.lr:g}), "
                          f"a longer warmup (--set train.warmup_epochs=...) or --precision fp32")
 
