@@ -97,7 +97,7 @@ def test_two_runs_into_the_same_folder(tmp_path):
 
 def test_resume_while_another_process_trains_is_refused(tmp_path):
     out = tmp_path / "busy"
-    a = spawn("train", *TINY, "--epochs", "40", "--out", str(out))
+    a = spawn("train", *TINY, "--epochs", "400", "--out", str(out))   # killed below: long enough to outlast the probes
     try:
         for _ in range(600):
             if (out / ".lock").exists() and (out / ".lock").read_text().startswith("pid"): break
@@ -238,7 +238,7 @@ def test_corrupt_png_in_imagefolder(capsys, tmp_path):
 
 def test_ctrl_c_saves_nothing_half_written_and_says_how_to_resume(tmp_path):
     out = tmp_path / "int"
-    p = spawn("train", *TINY, "--subset", "512", "--epochs", "60", "--out", str(out))
+    p = spawn("train", *TINY, "--subset", "512", "--epochs", "400", "--out", str(out))
     for _ in range(1200):
         if (out / "metrics.jsonl").exists() and len((out / "metrics.jsonl").read_text().splitlines()) >= 2: break
         time.sleep(0.1)
