@@ -210,14 +210,14 @@ def _saved_config(saved: dict, path):
 RESUME_FIXED = [("method", lambda s: s["method"]), ("data", lambda s: s["data"].get("data")),
                 ("test_data", lambda s: s["data"].get("test_data")), ("subset", lambda s: s["data"].get("subset")),
                 ("image_size", lambda s: s["data"].get("image_size")),
-                ("batch_size", lambda s: s["config"]["train"].get("batch_size")), ("lr", lambda s: s["config"]["train"].get("lr")),
-                ("seed", lambda s: s["config"]["train"].get("seed")), ("precision", lambda s: s["config"]["train"].get("precision"))]
+                *[(k, lambda s, k=k: s["config"].get("train", {}).get(k)) for k in ("batch_size", "lr", "seed", "precision")]]
 
-def _refuse_changes(args, saved: dict, run: Path):
+def _refuse_changes(args, saved: dict):
     "On `--resume`: an option that would change the run is refused (never ignored); one that agrees with it is fine."
     if args.set: raise CookbookError("--set cannot change a run being resumed (its config.json fixes the model); start a new run")
+    if args.out is not None: raise CookbookError("--out cannot be combined with --resume: the run stays in its own folder")
     if args.size is not None: raise CookbookError("--size cannot change a run being resumed; its config.json fixes every field")
-    if args.compile and not saved["config"]["train"].get("compile"):
+    if args.compile and not saved["config"].get("train", {}).get("compile"):
         raise CookbookError("--compile cannot change a run being resumed; start a new run with --compile")
     for name, get in RESUME_FIXED:
         given = getattr(args, name)
@@ -240,13 +240,13 @@ def cmd_train(args) -> dict:
     if args.resume:
         folder = RunFolder.open(args.resume)   # checked first, locked just before the first write
         saved = folder.read_config()
-        _refuse_changes(args, saved, folder.path)
+        _refuse_changes(args, saved)
         method, spec = saved["method"], saved["data"]
         if args.root is not None: spec = {**spec, "root": args.root}   # the same data, moved: honoured
         cfg = _saved_config(saved, folder.path)
         if args.epochs is not None:   # extend (warm restart after the plan) or refuse; config.json records it first
             cfg.train.epochs = args.epochs
-            extend_plan(cfg.train, saved["config"]["train"], folder.load_checkpoint()["epoch"])
+            extend_plan(cfg.train, saved["config"].get("train", {}), folder.load_checkpoint()["epoch"])
         check_config(cfg)
         data = _load(spec, args.download)
         if is_main(): folder.lock()   # held until the run is summarised
@@ -311,6 +311,8 @@ def _eval_in(folder: RunFolder, args) -> dict:
     method = saved["method"]
     cfg = _saved_config(saved, folder.path)
     spec = dict(saved["data"])
+    if args.test_data and not args.data:
+        raise CookbookError("--test-data applies to the dataset given with --data; pass both (the run's own test split is used otherwise)")
     if args.data: spec.update(data=args.data, test_data=args.test_data, root=args.root)
     elif args.root: spec.update(root=args.root)
     device = get_device(args.device)

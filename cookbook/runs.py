@@ -61,7 +61,13 @@ def _tensors(obj, prefix=""):
 
 def nonfinite_tensors(state) -> list:
     "Names of the floating-point tensors in `state` that hold a NaN or an infinity."
-    return [name for name, t in _tensors(state) if t.is_floating_point() and not torch.isfinite(t).all()]
+    floats = [(name, t) for name, t in _tensors(state) if t.is_floating_point()]
+    finite = {}
+    for dev in {t.device for _, t in floats}:   # one read per device, not one sync per tensor
+        names = [name for name, t in floats if t.device == dev]
+        flags = torch.stack([torch.isfinite(t).all() for _, t in floats if t.device == dev]).tolist()
+        finite.update(zip(names, flags))
+    return [name for name, _ in floats if not finite[name]]
 
 def state_digest(state) -> str:
     "SHA-256 of everything in `state` (tensors by dtype, shape and bytes; other values by `repr`), in a fixed order."
@@ -130,7 +136,6 @@ class RunFolder:
     def file(self, name: str) -> Path: return self.path / name
     @property
     def checkpoint(self) -> Path: return self.file("checkpoint.pt")
-    def is_run(self) -> bool: return self.file("config.json").is_file()
     def _holds_run_record(self) -> bool:
         try: self.read_config(); return True
         except CookbookError: return False   # no config.json, or one that is not a run's (the user's own file)
@@ -191,8 +196,6 @@ class RunFolder:
 
     @property
     def locked(self) -> bool: return self._lock_fd is not None
-    def __enter__(self): return self.lock()
-    def __exit__(self, *exc): self.unlock()
 
     # -- files --------------------------------------------------------------------------------------
     def read_config(self) -> dict:
@@ -209,10 +212,12 @@ class RunFolder:
             if not isinstance(record.get(key), kind):
                 raise CookbookError(f"{path} lacks a valid {key!r} entry (a {kind.__name__}); restore the file written by "
                                     f"`cookbook train`, or start a new run")
+        if not isinstance(record["data"].get("data"), str) or not isinstance(record["config"].get("train", {}), dict):
+            raise CookbookError(f"{path} lacks the dataset name (data.data) or has a 'train' entry that is not an object; "
+                                f"restore the file written by `cookbook train`, or start a new run")
         return record
 
     def write_config(self, record: dict): atomic_write_text(json.dumps(record, indent=2), self.file("config.json"))
-    def write_text(self, name: str, text: str): atomic_write_text(text, self.file(name))
     def write_metrics(self, history: list):
         atomic_write_text("".join(json.dumps(h) + "\n" for h in history), self.file("metrics.jsonl"))
     def append_metrics(self, rec: dict): append_text(json.dumps(rec) + "\n", self.file("metrics.jsonl"))

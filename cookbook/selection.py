@@ -131,7 +131,11 @@ def plot_selection(results, metrics=("knn", "linear"), key: str = "rankme", name
     for ax, m in zip(axes[0], metrics):
         xs, ys = [r[key] for r in good], [r[m] for r in good]
         ax.scatter(xs, ys)
-        for r in good: ax.annotate(f"{r['value']}", (r[key], r[m]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        dx, dy = (max(xs) - min(xs)) or 1, (max(ys) - min(ys)) or 1
+        for r in good:   # a label goes below its point when a higher point sits close by, so neighbours' labels do not overlap
+            crowded = any(o is not r and abs(o[key] - r[key]) < 0.08 * dx and 0 <= o[m] - r[m] < 0.08 * dy for o in good)
+            ax.annotate(f"{r['value']}", (r[key], r[m]), textcoords="offset points", xytext=(5, -11 if crowded else 4), fontsize=8)
+        ax.margins(x=0.15, y=0.1)   # room for the labels of the points at the edges
         ax.scatter([chosen[key]], [chosen[m]], marker="*", s=220, facecolors="none", edgecolors="C3", label="RankMe's choice")
         rho = spearman(xs, ys) if len(good) > 1 else float("nan")
         ax.set_xlabel(key); ax.set_ylabel(f"{m} accuracy (%)"); ax.set_title(f"{name}: Spearman {rho:+.2f}", fontsize=10)

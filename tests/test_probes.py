@@ -172,6 +172,7 @@ def test_bad_options(capsys, tmp_path, argv, message):
     (["--method", "byol"], "--method byol differs from the run's 'simclr'"),
     (["--size", "full"], "--size cannot change a run being resumed"),
     (["--epochs", "0"], "cannot undo them"),
+    (["--out", "elsewhere"], "--out cannot be combined with --resume"),
 ])
 def test_resume_refuses_options_it_would_ignore(capsys, finished_run, argv, message):
     before = (finished_run / "config.json").read_text()
@@ -195,6 +196,7 @@ def test_resume_extends_the_schedule_and_records_it(capsys, tmp_path):
     ("", "is not valid JSON"), ("{ broken", "is not valid JSON"), ("[]", "should hold a JSON object"),
     ('{"method": "simclr", "data": {"data": "embedded"}}', "lacks a valid 'config' entry"),
     ('{"method": "simclr", "data": {"data": "embedded"}, "config": {"no_such_field": 1}}', "unknown SimCLRConfig field"),
+    ('{"method": "simclr", "data": {}, "config": {}}', "lacks the dataset name"),
     ('{"method": "simclr", "data": {"data": "embedded"}, "config": {"train": {"epochs": "ten"}}}', "epochs must be a positive integer"),
 ])
 def test_broken_config_json(capsys, tmp_path, finished_run, text, message):
@@ -277,6 +279,7 @@ def test_small_ones(capsys, tmp_path, finished_run):
     np.savez(tmp_path / "one.npz", x=np.zeros((1, 8, 8, 3), np.uint8), y=np.zeros(1, np.int64))
     refused(capsys, "holds 1 image(s); at least 2 are needed", "train", "--data", str(tmp_path / "one.npz"))
     run = tmp_path / "nockpt"; run.mkdir(); (run / "config.json").write_text((finished_run / "config.json").read_text())
+    refused(capsys, "--test-data applies to the dataset given with --data", "eval", str(finished_run), "--test-data", "x.npz")
     err = refused(capsys, "no checkpoint at", "eval", str(run))
     assert "--resume" not in err
     refused(capsys, "--steps must be an integer >= 1", "bench", "--steps", "0")

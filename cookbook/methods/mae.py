@@ -19,7 +19,8 @@ from ..vit import Block, ViT, make_vit, sincos_pos_embed_2d, _init_weights
 
 # %% auto #0
 __all__ = ['patchify', 'unpatchify', 'random_masking', 'mae_loss', 'MAE', 'mae_views', 'MAEConfig', 'reconstruct',
-           'show_reconstructions', 'masked_pixel_error', 'luminance', 'visible_fill', 'hidden_shape_iou', 'fine_tune']
+           'show_reconstructions', 'flat_patches', 'masked_pixel_error', 'luminance', 'visible_fill',
+           'hidden_shape_iou', 'fine_tune']
 
 # %% ../../nbs/17_methods.mae.ipynb #90d77083
 def patchify(imgs: torch.Tensor, p: int) -> torch.Tensor:
@@ -206,6 +207,10 @@ def show_reconstructions(model: MAE, images: torch.Tensor, mask_ratio: float | N
     return fig
 
 # %% ../../nbs/17_methods.mae.ipynb #a8da9cb8
+def flat_patches(patches: torch.Tensor) -> torch.Tensor:
+    "Each patch of `patches: [N, L, P]` replaced by its mean value: what a norm-pix prediction of zero becomes in pixels."
+    return patches.mean(-1, keepdim=True).expand_as(patches)
+
 @torch.no_grad()
 def masked_pixel_error(model: MAE, images: torch.Tensor, noise=None, batch_size: int = 500) -> dict:
     "MSE over hidden patches in `[0, 1]` pixel space of the reconstruction and of its yardstick: the image's mean colour (pixel targets) or a flat patch at the true patch mean (`norm_pix_loss`) -> dict."
@@ -217,7 +222,7 @@ def masked_pixel_error(model: MAE, images: torch.Tensor, noise=None, batch_size:
         target = patchify(x, model.patch_size)
         pred = patchify(r["reconstruction"], model.patch_size)          # clamped to [0, 1], a valid image
         if model.norm_pix_loss:   # the reconstruction was given each true patch's mean and spread: so is the yardstick
-            yardstick = target.mean(-1, keepdim=True).expand_as(target)
+            yardstick = flat_patches(target)
         else:
             yardstick = x.mean((2, 3))[:, None, None, :].expand(-1, target.shape[1], model.patch_size ** 2, -1).reshape(target.shape)
         err += (((pred - target) ** 2).mean(-1) * m).sum().item()
@@ -249,7 +254,7 @@ def hidden_shape_iou(model: MAE, images: torch.Tensor, noise=None, k: int = 9, b
         L = luminance(x)
         thr = (L.amax((1, 2)) + L.amin((1, 2)))[:, None, None] / 2
         shape = L > thr
-        flat = unpatchify(patchify(x, p).mean(-1, keepdim=True).expand(-1, -1, p * p * 3), p)   # a flat patch at the true patch mean
+        flat = unpatchify(flat_patches(patchify(x, p)), p)   # a flat patch at the true patch mean
         for name, filled in [("mae", luminance(r["reconstruction"])), ("visible fill", luminance(visible_fill(x, hidden, k))),
                              ("flat patch", luminance(flat)), ("mean colour", L.mean((1, 2), keepdim=True).expand_as(L))]:
             guess = filled > thr
