@@ -5,7 +5,7 @@
 # %% ../nbs/02_augment.ipynb #a621fdb9
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F

@@ -12,6 +12,7 @@ import torch.nn as nn
 from .augment import Views
 from .core import get_device
 from .data import ImageSet, SSLData, load_npz
+from .methods import method_config
 from .methods.simclr import SimCLRConfig
 from .train import train
 
@@ -198,7 +199,6 @@ def side_by_side(device=None, data=None, methods=("simclr", "byol"), batch_size:
                  workers: int | None = None, encoder: str = "resnet18", width: float = 1.0, compile: bool = False,
                  threads: int | None = None) -> list:
     "Print and return our pipeline's and the conventional pipeline's img/s (and the ratio), views/s, MFU and memory."
-    from cookbook.cli import method_config
     if threads: torch.set_num_threads(threads)   # the main process of both pipelines (a busy shared CPU: use 1)
     device = get_device(device); gpu = device.type == "cuda"
     width = int(width) if float(width).is_integer() else width   # small_cnn takes an integer width

@@ -4,11 +4,9 @@
 
 # %% ../nbs/20_cli.ipynb #7dd83bde
 from __future__ import annotations
-import argparse, ast, dataclasses, importlib, json, sys, traceback
+import argparse, ast, dataclasses, json, sys, traceback
 from datetime import datetime
 from pathlib import Path
-
-import torch
 
 from .core import CookbookError, config_from_dict, config_to_dict, get_device, runs_dir, seed_everything
 from .data import DATASETS, load_dataset
@@ -16,33 +14,13 @@ from .distributed import broadcast_object, is_main, setup
 from .baselines import baselines
 from .embeddings import PROJECTION_NAMES
 from .evaluate import embed, evaluate, plot_spectrum
+from .methods import METHODS, method_class, method_config
 from .runs import RunFolder, atomic_write_text, nonfinite_tensors
 from .train import extend_plan, train
 
 # %% auto #0
-__all__ = ['METHODS', 'RESUME_FIXED', 'REPORT', 'method_class', 'method_config', 'set_field', 'parse_set', 'plot_history',
-           'check_config', 'degenerate', 'Interrupted', 'cmd_train', 'cmd_eval', 'build_parser', 'main']
-
-# %% ../nbs/20_cli.ipynb #5106eb3e
-METHODS = {
-    "simclr": "cookbook.methods.simclr:SimCLRConfig",
-    "byol": "cookbook.methods.byol:BYOLConfig",
-    "simsiam": "cookbook.methods.simsiam:SimSiamConfig",
-    "barlow_twins": "cookbook.methods.barlow_twins:BarlowTwinsConfig",
-    "vicreg": "cookbook.methods.vicreg:VICRegConfig",
-    "mae": "cookbook.methods.mae:MAEConfig",
-}
-
-def method_class(method: str):
-    "The config class registered as `method`; unknown names list the valid ones."
-    if method not in METHODS: raise CookbookError(f"unknown method {method!r}; valid: {sorted(METHODS)}")
-    module, name = METHODS[method].split(":")
-    return getattr(importlib.import_module(module), name)
-
-def method_config(method: str, size: str = "small"):
-    "The `small` or `full` config of `method`."
-    if size not in ("small", "full"): raise CookbookError(f"size must be 'small' or 'full', got {size!r}")
-    return getattr(method_class(method), size)()
+__all__ = ['RESUME_FIXED', 'REPORT', 'set_field', 'parse_set', 'plot_history', 'check_config', 'degenerate', 'Interrupted',
+           'cmd_train', 'cmd_eval', 'build_parser', 'main']
 
 # %% ../nbs/20_cli.ipynb #c1f0a7e3
 def set_field(cfg, path: str, value: str):

@@ -4,25 +4,21 @@
 
 # %% ../nbs/19_compare.ipynb #67265f18
 from __future__ import annotations
-import copy, importlib.util, time
+import copy, time
 
 import torch
 
 from .baselines import baselines
-from .cli import METHODS, method_config
+from .methods import METHODS, available_methods, method_config
 from .core import CookbookError
 from .data import SSLData
 from .evaluate import evaluate
 from .train import train
 
 # %% auto #0
-__all__ = ['available_methods', 'compare_methods', 'format_table']
+__all__ = ['compare_methods', 'format_table']
 
 # %% ../nbs/19_compare.ipynb #7a7e62ee
-def available_methods() -> list:
-    "Registered methods (`cookbook.cli.METHODS`) whose module is installed, in registry order."
-    return [m for m, path in METHODS.items() if importlib.util.find_spec(path.split(":")[0]) is not None]
-
 def _subset(data: SSLData, n_train: int | None) -> SSLData:
     return data if n_train is None else SSLData(data.name, data.train.take(n_train), data.test)
 

@@ -128,7 +128,7 @@ def gradient_errors(world: int = 2, batch_size: int = 16) -> dict:
 def one_step(method: str, batch_size: int = 16, seed: int = 0, lr: float = 0.1, width: float | None = None,
              sync_bn: bool = True) -> dict:
     "One SGD step of `method`'s small config on this rank's slice of `batch_size` images: the logged loss and the new state."
-    from cookbook.cli import method_config
+    from cookbook.methods import method_config
     from cookbook.train import TrainConfig, make_optimizer
     cfg = method_config(method, "small")
     if width is not None: cfg.width = width

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from .augment import (ViewConfig, Views, color_jitter, gaussian_blur, resized_crop, sample_crop_boxes,
                               to_float, to_grayscale)
 from .core import CookbookError
-from .evaluate import SPECTRUM_FLOOR, draw_spectrum, embed_layers, embedding_std, rankme, singular_values
+from .evaluate import SPECTRUM_FLOOR, draw_spectrum, embed_layers, embedding_std
 
 # %% auto #0
 __all__ = ['FAMILIES', 'spectrum', 'covariance_eigenvalues', 'rankme_from_spectrum', 'power_law_fit', 'alpha_req', 'alignment',

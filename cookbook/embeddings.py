@@ -4,8 +4,6 @@
 
 # %% ../nbs/41_embeddings.ipynb #3986c588
 from __future__ import annotations
-import math
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

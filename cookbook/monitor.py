@@ -4,7 +4,7 @@
 
 # %% ../nbs/42_monitor.ipynb #51923360
 from __future__ import annotations
-import json, math
+import json
 from pathlib import Path
 import torch
 import torch.nn as nn

@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from .core import CookbookError
 from .encoders import mlp
-from .evaluate import embed_layers, knn_accuracy, linear_probe, rankme, embedding_std, plot_spectrum
+from .evaluate import embed_layers, knn_accuracy, linear_probe, rankme, embedding_std
 from .methods.simclr import SimCLRConfig
 from .train import train
 

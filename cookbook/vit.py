@@ -4,7 +4,6 @@
 
 # %% ../nbs/16_vit.ipynb #b90175d8
 from __future__ import annotations
-import math
 
 import torch
 import torch.nn as nn

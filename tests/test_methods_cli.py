@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from cookbook.cli import METHODS, method_config
+from cookbook.methods import METHODS, method_config
 
 
 def run(*args):

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
-from ..augment import ViewConfig, Views, shape_views, simclr_views
-from ..core import CookbookError, pick
+from ..augment import ViewConfig
+from ..core import CookbookError
 from ..distributed import gather
-from ..encoders import make_encoder, mlp
+from ..encoders import mlp
+from . import MethodConfig
 from ..train import TrainConfig
 
 # %% auto #0
@@ -85,22 +86,14 @@ def _barlow_twins_cifar_views() -> ViewConfig:
                       blur_p=(0.0, 0.0), solarize_p=(0.0, 0.2))
 
 @dataclass
-class BarlowTwinsConfig:
+class BarlowTwinsConfig(MethodConfig):
     "Everything that defines a Barlow Twins run."
-    encoder: str = "small_cnn"
-    width: float = 16
     proj_hidden: int = 512
     proj_dim: int = 512
     off_diagonal_weight: float = 5e-3   # lambda
     off_diagonal: bool = True           # False: only the on-diagonal (invariance) term -- breaks it (collapse lab)
     scale_loss: float = 1.0
-    views: ViewConfig = field(default_factory=lambda: shape_views(32))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, batch_size=128, optimizer="adamw", lr=2e-3))
-
-    @classmethod
-    def small(cls) -> "BarlowTwinsConfig":
-        "Two CPU cores, embedded dataset, ~2 minutes."
-        return cls()
 
     @classmethod
     def full(cls) -> "BarlowTwinsConfig":
@@ -110,15 +103,7 @@ class BarlowTwinsConfig:
                    train=TrainConfig(epochs=1000, batch_size=256, optimizer="lars", lr=0.2 * 256 / 256,
                                      weight_decay=1e-4, warmup_epochs=10, knn_every=10))
 
-    @classmethod
-    def preset(cls) -> "BarlowTwinsConfig":
-        "`small()`, or `full()` under `COOKBOOK_FULL=1`."
-        return pick(cls.small(), cls.full())
-
     def build(self) -> BarlowTwins:
         if self.off_diagonal_weight < 0: raise CookbookError(f"off_diagonal_weight must be >= 0, got {self.off_diagonal_weight}")
-        return BarlowTwins(make_encoder(self.encoder, self.width), self.proj_hidden, self.proj_dim,
+        return BarlowTwins(self.make_encoder(), self.proj_hidden, self.proj_dim,
                            self.off_diagonal_weight, self.off_diagonal, self.scale_loss)
-
-    def make_views(self) -> Views:
-        return Views(self.views)

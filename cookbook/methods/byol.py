@@ -11,9 +11,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import ViewConfig, Views, byol_views, hue_erasing
-from ..core import CookbookError, pick
-from ..encoders import make_encoder, mlp
+from ..augment import ViewConfig, byol_views, hue_erasing
+from ..core import CookbookError
+from ..encoders import mlp
+from . import MethodConfig
 from ..train import TrainConfig
 
 # %% auto #0
@@ -77,10 +78,8 @@ def _small_byol_views() -> ViewConfig:
     return hue_erasing(replace(byol_views(32, crop_scale=(0.5, 1.0)), blur_p=(0.0, 0.0)))
 
 @dataclass
-class BYOLConfig:
+class BYOLConfig(MethodConfig):
     "Everything that defines a BYOL run."
-    encoder: str = "small_cnn"
-    width: float = 16
     proj_hidden: int = 512
     proj_dim: int = 128
     pred_hidden: int = 512
@@ -91,11 +90,6 @@ class BYOLConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=64, optimizer="adamw", lr=4e-3))
 
     @classmethod
-    def small(cls) -> "BYOLConfig":
-        "Two CPU cores, embedded dataset, ~2 minutes (24 epochs: BYOL starts slower than SimCLR)."
-        return cls()
-
-    @classmethod
     def full(cls) -> "BYOLConfig":
         "CIFAR ResNet-18 on a GPU (solo-learn's cifar/byol.yaml)."
         return cls(encoder="resnet18", width=1.0, proj_hidden=4096, proj_dim=256, pred_hidden=4096, base_momentum=0.99,
@@ -103,19 +97,11 @@ class BYOLConfig:
                    train=TrainConfig(epochs=1000, batch_size=256, optimizer="lars", lr=1.0, weight_decay=1e-5,
                                      lars_eta=0.02, lars_clip=True, warmup_epochs=10, knn_every=10))
 
-    @classmethod
-    def preset(cls) -> "BYOLConfig":
-        "`small()`, or `full()` under `COOKBOOK_FULL=1`."
-        return pick(cls.small(), cls.full())
-
     def momenta(self) -> tuple:
         "`(base, final)` momentum with the `final_momentum=None` rule applied."
         final = self.final_momentum if self.final_momentum is not None else (0.0 if self.base_momentum == 0 else 1.0)
         return self.base_momentum, final
 
     def build(self) -> BYOL:
-        return BYOL(make_encoder(self.encoder, self.width), self.proj_hidden, self.proj_dim, self.pred_hidden,
+        return BYOL(self.make_encoder(), self.proj_hidden, self.proj_dim, self.pred_hidden,
                     self.predictor, *self.momenta())
-
-    def make_views(self) -> Views:
-        return Views(self.views)

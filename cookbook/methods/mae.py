@@ -12,8 +12,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import ViewConfig, Views, make_view, to_float
-from ..core import CookbookError, pick, seed_everything
+from ..augment import ViewConfig, make_view, to_float
+from ..core import CookbookError, seed_everything
+from . import MethodConfig
 from ..train import TrainConfig, lr_at, make_optimizer
 from ..vit import Block, ViT, make_vit, sincos_pos_embed_2d, _init_weights
 
@@ -125,7 +126,7 @@ def mae_views(size: int = 32, crop_scale=(0.2, 1.0)) -> ViewConfig:
                       blur_p=(0.0,), solarize_p=(0.0,))
 
 @dataclass
-class MAEConfig:
+class MAEConfig(MethodConfig):
     "Everything that defines an MAE run."
     encoder: str = "vit_cpu"
     width: int | None = None         # ViT width (dim); None = the preset's
@@ -139,11 +140,6 @@ class MAEConfig:
                                                                   weight_decay=0.05, knn_every=0))
 
     @classmethod
-    def small(cls) -> "MAEConfig":
-        "Two CPU cores, embedded dataset, about 3 minutes."
-        return cls()
-
-    @classmethod
     def full(cls) -> "MAEConfig":
         "ViT-Tiny on CIFAR-10 on a GPU (the paper's recipe, scaled to 32 px)."
         return cls(encoder="vit_tiny", mask_ratio=0.75, norm_pix_loss=True, decoder_dim=128, decoder_depth=4, decoder_heads=4,
@@ -151,17 +147,13 @@ class MAEConfig:
                    train=TrainConfig(epochs=800, batch_size=512, optimizer="adamw", lr=1.5e-4 * 512 / 256,
                                      weight_decay=0.05, warmup_epochs=40, knn_every=50))
 
-    @classmethod
-    def preset(cls) -> "MAEConfig":
-        "`small()`, or `full()` under `COOKBOOK_FULL=1`."
-        return pick(cls.small(), cls.full())
+    def make_encoder(self) -> nn.Module:
+        "The ViT this config names, for images of `views.size` pixels."
+        return make_vit(self.encoder, self.views.size, self.width)
 
     def build(self) -> MAE:
-        return MAE(make_vit(self.encoder, self.views.size, self.width), self.mask_ratio, self.decoder_dim,
+        return MAE(self.make_encoder(), self.mask_ratio, self.decoder_dim,
                    self.decoder_depth, self.decoder_heads, self.norm_pix_loss)
-
-    def make_views(self) -> Views:
-        return Views(self.views)
 
     def run_plots(self, model, data, run_dir) -> list:
         "Extra figures of a run: `reconstructions.png` (test images, masked, reconstructed)."

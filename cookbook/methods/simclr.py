@@ -10,10 +10,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import ViewConfig, Views, shape_views, simclr_views
-from ..core import pick
+from ..augment import simclr_views
 from ..distributed import gather
-from ..encoders import make_encoder, mlp
+from ..encoders import mlp
+from . import MethodConfig
 from ..train import TrainConfig
 
 # %% auto #0
@@ -45,20 +45,12 @@ class SimCLR(nn.Module):
 
 # %% ../../nbs/10_methods.simclr.ipynb #d5c5cceb
 @dataclass
-class SimCLRConfig:
+class SimCLRConfig(MethodConfig):
     "Everything that defines a SimCLR run."
-    encoder: str = "small_cnn"
-    width: float = 16
     proj_hidden: int = 512
     proj_dim: int = 128
     temperature: float = 0.1
-    views: ViewConfig = field(default_factory=lambda: shape_views(32))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=64, optimizer="adamw", lr=4e-3))
-
-    @classmethod
-    def small(cls) -> "SimCLRConfig":
-        "Two CPU cores, embedded dataset, under 3 minutes end to end (`cookbook train`); the tuning is measured in the chapter."
-        return cls()
 
     @classmethod
     def full(cls) -> "SimCLRConfig":
@@ -68,13 +60,5 @@ class SimCLRConfig:
                    train=TrainConfig(epochs=500, batch_size=512, optimizer="lars", lr=0.4 * 512 / 256,
                                      weight_decay=1e-5, warmup_epochs=10, knn_every=10))
 
-    @classmethod
-    def preset(cls) -> "SimCLRConfig":
-        "`small()`, or `full()` under `COOKBOOK_FULL=1`."
-        return pick(cls.small(), cls.full())
-
     def build(self) -> SimCLR:
-        return SimCLR(make_encoder(self.encoder, self.width), self.proj_hidden, self.proj_dim, self.temperature)
-
-    def make_views(self) -> Views:
-        return Views(self.views)
+        return SimCLR(self.make_encoder(), self.proj_hidden, self.proj_dim, self.temperature)

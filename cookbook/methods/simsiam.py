@@ -4,15 +4,16 @@
 
 # %% ../../nbs/12_methods.simsiam.ipynb #8d34d89b
 from __future__ import annotations
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import ViewConfig, Views, shape_views, simclr_views
-from ..core import CookbookError, pick
-from ..encoders import make_encoder, mlp
+from ..augment import simclr_views
+from ..core import CookbookError
+from ..encoders import mlp
+from . import MethodConfig
 from ..train import TrainConfig
 
 # %% auto #0
@@ -55,10 +56,8 @@ class SimSiam(nn.Module):
 
 # %% ../../nbs/12_methods.simsiam.ipynb #cc52ec79
 @dataclass
-class SimSiamConfig:
+class SimSiamConfig(MethodConfig):
     "Everything that defines a SimSiam run."
-    encoder: str = "small_cnn"
-    width: float = 16
     proj_hidden: int = 512
     proj_dim: int = 512
     pred_hidden: int = 128
@@ -66,13 +65,7 @@ class SimSiamConfig:
     stop_gradient: bool = True             # break switch: False = gradients through both branches (collapses)
     pred_lr_scale: float = 10.0            # predictor lr = pred_lr_scale x (peak lr if pred_fixed_lr else the schedule's)
     pred_fixed_lr: bool = True             # the paper's fixed predictor lr (no warmup, no cosine decay)
-    views: ViewConfig = field(default_factory=lambda: shape_views(32))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=128, optimizer="adamw", lr=5e-4))
-
-    @classmethod
-    def small(cls) -> "SimSiamConfig":
-        "Two CPU cores, embedded dataset, ~2 minutes."
-        return cls()
 
     @classmethod
     def full(cls) -> "SimSiamConfig":
@@ -82,14 +75,6 @@ class SimSiamConfig:
                    train=TrainConfig(epochs=1000, batch_size=256, optimizer="sgd", lr=0.5, weight_decay=1e-5,
                                      warmup_epochs=10, knn_every=10))
 
-    @classmethod
-    def preset(cls) -> "SimSiamConfig":
-        "`small()`, or `full()` under `COOKBOOK_FULL=1`."
-        return pick(cls.small(), cls.full())
-
     def build(self) -> SimSiam:
-        return SimSiam(make_encoder(self.encoder, self.width), self.proj_hidden, self.proj_dim, self.pred_hidden,
+        return SimSiam(self.make_encoder(), self.proj_hidden, self.proj_dim, self.pred_hidden,
                        self.proj_layers, self.stop_gradient, self.pred_lr_scale, self.pred_fixed_lr)
-
-    def make_views(self) -> Views:
-        return Views(self.views)

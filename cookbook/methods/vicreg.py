@@ -10,10 +10,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import ViewConfig, Views, shape_views, simclr_views
-from ..core import CookbookError, pick
+from ..augment import ViewConfig
+from ..core import CookbookError
 from ..distributed import gather
-from ..encoders import make_encoder, mlp
+from ..encoders import mlp
+from . import MethodConfig
 from ..train import TrainConfig
 
 # %% auto #0
@@ -91,22 +92,14 @@ def _vicreg_cifar_views() -> ViewConfig:
                       blur_p=(0.0, 0.0), solarize_p=(0.1, 0.1))
 
 @dataclass
-class VICRegConfig:
+class VICRegConfig(MethodConfig):
     "Everything that defines a VICReg run."
-    encoder: str = "small_cnn"
-    width: float = 16
     proj_hidden: int = 512
     proj_dim: int = 512
     sim_weight: float = 25.0     # lambda, invariance
     var_weight: float = 25.0     # mu, variance; 0.0 breaks it (collapse lab)
     cov_weight: float = 1.0      # nu, covariance
-    views: ViewConfig = field(default_factory=lambda: shape_views(32))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, batch_size=128, optimizer="adamw", lr=2e-3))
-
-    @classmethod
-    def small(cls) -> "VICRegConfig":
-        "Two CPU cores, embedded dataset, ~2 minutes."
-        return cls()
 
     @classmethod
     def full(cls) -> "VICRegConfig":
@@ -116,16 +109,8 @@ class VICRegConfig:
                    train=TrainConfig(epochs=1000, batch_size=256, optimizer="lars", lr=0.2 * 256 / 256,
                                      weight_decay=1e-4, warmup_epochs=10, knn_every=10))
 
-    @classmethod
-    def preset(cls) -> "VICRegConfig":
-        "`small()`, or `full()` under `COOKBOOK_FULL=1`."
-        return pick(cls.small(), cls.full())
-
     def build(self) -> VICReg:
         bad = {k: v for k, v in [("sim_weight", self.sim_weight), ("var_weight", self.var_weight), ("cov_weight", self.cov_weight)] if v < 0}
         if bad: raise CookbookError(f"VICReg loss weights must be >= 0, got {bad}")
-        return VICReg(make_encoder(self.encoder, self.width), self.proj_hidden, self.proj_dim,
+        return VICReg(self.make_encoder(), self.proj_hidden, self.proj_dim,
                       self.sim_weight, self.var_weight, self.cov_weight)
-
-    def make_views(self) -> Views:
-        return Views(self.views)
