@@ -93,7 +93,8 @@ class BarlowTwinsConfig(MethodConfig):
     off_diagonal_weight: float = 5e-3   # lambda
     off_diagonal: bool = True           # False: only the on-diagonal (invariance) term -- breaks it (collapse lab)
     scale_loss: float = 1.0
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, batch_size=128, optimizer="adamw", lr=2e-3))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=48, batch_size=128, optimizer="adamw", lr=2e-3,
+                                                                  weight_decay=0.2))
 
     @classmethod
     def full(cls) -> "BarlowTwinsConfig":

@@ -87,7 +87,7 @@ class BYOLConfig(MethodConfig):
     base_momentum: float = 0.98            # break switch: 0.0 = the target copies the online network every step
     final_momentum: float | None = None    # None: 1.0 (paper), or 0.0 when base_momentum is 0.0
     views: ViewConfig = field(default_factory=_small_byol_views)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=64, optimizer="adamw", lr=4e-3))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=48, batch_size=64, optimizer="adamw", lr=4e-3))
 
     @classmethod
     def full(cls) -> "BYOLConfig":

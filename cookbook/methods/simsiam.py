@@ -65,7 +65,8 @@ class SimSiamConfig(MethodConfig):
     stop_gradient: bool = True             # break switch: False = gradients through both branches (collapses)
     pred_lr_scale: float = 10.0            # predictor lr = pred_lr_scale x (peak lr if pred_fixed_lr else the schedule's)
     pred_fixed_lr: bool = True             # the paper's fixed predictor lr (no warmup, no cosine decay)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=128, optimizer="adamw", lr=5e-4))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=48, batch_size=64, optimizer="adamw", lr=1e-3,
+                                                                  warmup_epochs=5.0))
 
     @classmethod
     def full(cls) -> "SimSiamConfig":
