@@ -126,12 +126,13 @@ def gradient_errors(world: int = 2, batch_size: int = 16) -> dict:
 
 # %% ../nbs/35_distributed.ipynb #9da3a293
 def one_step(method: str, batch_size: int = 16, seed: int = 0, lr: float = 0.1, width: float | None = None,
-             sync_bn: bool = True) -> dict:
-    "One SGD step of `method`'s small config on this rank's slice of `batch_size` images: the logged loss and the new state."
+             sync_bn: bool = True, overrides: tuple = ()) -> dict:
+    "One SGD step of `method`'s small config (fields changed by `overrides`, `((name, value), ...)`) on this rank's slice of `batch_size` images: the logged loss and the new state."
     from cookbook.methods import method_config
     from cookbook.train import TrainConfig, make_optimizer
     cfg = method_config(method, "small")
     if width is not None: cfg.width = width
+    for name, value in overrides: setattr(cfg, name, value)
     seed_everything(seed)
     model = cfg.build()
     images = torch.randint(0, 256, (batch_size, 3, 32, 32), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8)

@@ -13,6 +13,7 @@ from ..augment import ViewConfig, Views, shape_views
 from ..core import CookbookError, pick
 from ..encoders import make_encoder
 from ..train import TrainConfig
+from ..vit import VIT_PRESETS, make_vit
 
 # %% auto #0
 __all__ = ['METHODS', 'MethodConfig', 'method_class', 'method_config', 'register_method', 'available_methods']
@@ -42,7 +43,8 @@ class MethodConfig:
         return pick(cls.small(), cls.full())
 
     def make_encoder(self) -> nn.Module:
-        "The encoder this config names: `[B, 3, H, W]` images in [0, 1] -> `[B, dim]` features."
+        "The encoder this config names (a convnet, or a ViT preset for images of `views.size`): `[B, 3, H, W]` in [0, 1] -> `[B, dim]`."
+        if self.encoder in VIT_PRESETS: return make_vit(self.encoder, self.views.size, self.width)   # width: the ViT's dim (None: the preset's)
         return make_encoder(self.encoder, self.width)
 
     def make_views(self) -> Views:
@@ -61,6 +63,11 @@ METHODS = {
     "barlow_twins": "cookbook.methods.barlow_twins:BarlowTwinsConfig",
     "vicreg": "cookbook.methods.vicreg:VICRegConfig",
     "mae": "cookbook.methods.mae:MAEConfig",
+    "moco": "cookbook.methods.moco:MoCoConfig",
+    "nnclr": "cookbook.methods.nnclr:NNCLRConfig",
+    "msf": "cookbook.methods.msf:MeanShiftConfig",
+    "mocov3": "cookbook.methods.mocov3:MoCoV3Config",
+    "mocov3_vit": "cookbook.methods.mocov3:MoCoV3ViTConfig",
 }
 
 def method_class(method: str) -> type:

@@ -16,7 +16,7 @@ from ..augment import ViewConfig, make_view, to_float
 from ..core import CookbookError, seed_everything
 from . import MethodConfig
 from ..train import TrainConfig, lr_at, make_optimizer
-from ..vit import Block, ViT, make_vit, sincos_pos_embed_2d, _init_weights
+from ..vit import Block, ViT, sincos_pos_embed_2d, _init_weights
 
 # %% auto #0
 __all__ = ['patchify', 'unpatchify', 'random_masking', 'mae_loss', 'MAE', 'mae_views', 'MAEConfig', 'reconstruct',
@@ -146,10 +146,6 @@ class MAEConfig(MethodConfig):
                    views=mae_views(32, crop_scale=(0.2, 1.0)),
                    train=TrainConfig(epochs=800, batch_size=512, optimizer="adamw", lr=1.5e-4 * 512 / 256,
                                      weight_decay=0.05, warmup_epochs=40, knn_every=50))
-
-    def make_encoder(self) -> nn.Module:
-        "The ViT this config names, for images of `views.size` pixels."
-        return make_vit(self.encoder, self.views.size, self.width)
 
     def build(self) -> MAE:
         return MAE(self.make_encoder(), self.mask_ratio, self.decoder_dim,
