@@ -16,7 +16,7 @@ from ..core import CookbookError
 from ..distributed import gather
 from ..encoders import mlp
 from . import MethodConfig
-from .byol import ema_update, momentum_at
+from .byol import BYOL
 from ..train import TrainConfig
 
 # %% auto #0
@@ -81,8 +81,8 @@ class MoCo(nn.Module):
             raise CookbookError(f"momentum must be in [0, 1], got base {base_momentum}, final {final_momentum}")
         self.encoder = encoder
         self.projector = mlp([encoder.dim, proj_hidden, proj_dim], hidden_bn=head_bn)
-        self.key_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
-        self.key_projector = copy.deepcopy(self.projector).requires_grad_(False)
+        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+        self.target_projector = copy.deepcopy(self.projector).requires_grad_(False)
         self.queue = FeatureQueue(queue_size, proj_dim)
         self.temperature, self.symmetric, self.bn_groups, self.shuffle_bn = temperature, symmetric, bn_groups, shuffle_bn
         self.base_momentum, self.final_momentum = base_momentum, final_momentum
@@ -95,7 +95,7 @@ class MoCo(nn.Module):
     @torch.no_grad()
     def keys(self, x: torch.Tensor) -> torch.Tensor:
         "`x: [B, 3, H, W]` -> normalised keys `[B, proj_dim]` of the momentum encoder, BatchNorm per shuffled group."
-        return F.normalize(forward_in_groups(lambda v: self.key_projector(self.key_encoder(v)), x, self.bn_groups,
+        return F.normalize(forward_in_groups(lambda v: self.target_projector(self.target_encoder(v)), x, self.bn_groups,
                                              self.shuffle_bn), dim=1)
 
     def forward(self, views: list) -> torch.Tensor:
@@ -112,12 +112,7 @@ class MoCo(nn.Module):
         for k in new: self.queue.push(k)
         return loss
 
-    @torch.no_grad()
-    def on_step(self, step: int, total: int):
-        "After optimiser step `step` (1..`total`): move the key encoder towards the query encoder."
-        self.momentum = momentum_at(step - 1, total, self.base_momentum, self.final_momentum)
-        ema_update(self.key_encoder, self.encoder, self.momentum)
-        ema_update(self.key_projector, self.projector, self.momentum)
+    on_step = BYOL.on_step   # after each optimiser step: the key networks follow by BYOL's EMA (same names, same schedule)
 
 # %% ../../nbs/21_methods.moco.ipynb #e583a184
 @dataclass

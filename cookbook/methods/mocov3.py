@@ -15,7 +15,7 @@ from ..core import CookbookError
 from ..distributed import gather, rank
 from ..encoders import mlp
 from . import MethodConfig
-from .moco import MoCo
+from .byol import BYOL
 from ..train import TrainConfig
 
 # %% auto #0
@@ -46,8 +46,8 @@ class MoCoV3(nn.Module):
             patch_embed.requires_grad_(False)      # stays at its random initialisation (the paper's section 4.2)
         self.projector = mlp([encoder.dim] + [proj_hidden] * (proj_layers - 1) + [proj_dim], last_bn=True)
         self.predictor = mlp([proj_dim, pred_hidden, proj_dim])
-        self.key_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
-        self.key_projector = copy.deepcopy(self.projector).requires_grad_(False)
+        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+        self.target_projector = copy.deepcopy(self.projector).requires_grad_(False)
         self.base_momentum, self.final_momentum = base_momentum, final_momentum
         self.momentum = base_momentum
 
@@ -55,10 +55,10 @@ class MoCoV3(nn.Module):
         "`views`: two batches `[B, 3, H, W]` -> symmetric MoCo v3 loss."
         x = torch.cat(views)
         q1, q2 = self.predictor(self.projector(self.encoder(x))).chunk(2)              # [B, proj_dim] each
-        with torch.no_grad(): k1, k2 = self.key_projector(self.key_encoder(x)).chunk(2)
+        with torch.no_grad(): k1, k2 = self.target_projector(self.target_encoder(x)).chunk(2)
         return mocov3_infonce(q1, k2, self.temperature) + mocov3_infonce(q2, k1, self.temperature)
 
-    on_step = MoCo.on_step   # the same EMA of encoder and projector as MoCo v2
+    on_step = BYOL.on_step   # the same EMA of encoder and projector as BYOL's and MoCo v2's
 
 # %% ../../nbs/24_methods.mocov3.ipynb #f893f768
 @dataclass
@@ -96,6 +96,11 @@ class MoCoV3ViTConfig(MoCoV3Config):
     freeze_patch_embed: bool = True    # the paper's stability trick; False: the patch projection trains
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=128, optimizer="adamw", lr=1.5e-3,
                                                                   weight_decay=0.1, warmup_epochs=2.0))
+
+    @classmethod
+    def small(cls) -> "MoCoV3ViTConfig":
+        "vit_cpu on the embedded dataset: far slower than the convnet configs (a contrastive ViT; see the chapter's measured times)."
+        return cls()
 
     @classmethod
     def full(cls) -> "MoCoV3ViTConfig":
