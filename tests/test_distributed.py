@@ -21,8 +21,8 @@ import torch
 
 from cookbook.ddp import compare_states, one_step, one_steps, run_world, train_on_rank
 
-OVERRIDES = {"simclr": (), "byol": (), "barlow_twins": (), "vicreg": (), "moco": (("bn_groups", 1),), "nnclr": (), "msf": (),
-             "mocov3": ()}
+OVERRIDES = {"simclr": (), "byol": (), "barlow_twins": (), "vicreg": (), "moco_v2": (("bn_groups", 1),), "nnclr": (), "meanshift": (),
+             "moco_v3": ()}
 METHODS = list(OVERRIDES)
 BATCH, WIDTH, TOL = 16, 4, 1e-5
 

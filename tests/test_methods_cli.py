@@ -24,9 +24,9 @@ def test_config_api_is_uniform(method):
     assert hasattr(model, "encoder") and model.encoder.dim > 0
 
 
-# simclr is covered in test_cli.py and mae (train + eval, its slowest evaluation) in test_mae_cli.py; mocov3_vit runs
+# simclr is covered in test_cli.py and mae (train + eval, its slowest evaluation) in test_mae_cli.py; moco_v3_vit runs
 # mocov3's code with a ViT (a ViT epoch costs over a minute here; its config is checked above, its step in its chapter): CI time
-@pytest.mark.parametrize("method", sorted(set(METHODS) - {"simclr", "mae", "mocov3_vit"}))
+@pytest.mark.parametrize("method", sorted(set(METHODS) - {"simclr", "mae", "moco_v3_vit"}))
 def test_train_resume_eval(method, tmp_path):
     out = tmp_path / "run"
     r = run("train", "--method", method, "--data", "embedded", "--subset", "256", "--epochs", "1",

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/10_methods.ipynb #e16df729
 from __future__ import annotations
-import importlib, importlib.util
+import difflib, importlib, importlib.util
 from dataclasses import dataclass, field
 
 import torch.nn as nn
@@ -16,7 +16,7 @@ from ..train import TrainConfig
 from ..vit import VIT_PRESETS, make_vit
 
 # %% auto #0
-__all__ = ['METHODS', 'MethodConfig', 'method_class', 'method_config', 'register_method', 'available_methods']
+__all__ = ['METHODS', 'SHORT_NAMES', 'MethodConfig', 'method_class', 'method_config', 'register_method', 'available_methods']
 
 # %% ../../nbs/10_methods.ipynb #8ea6f5dc
 @dataclass
@@ -63,16 +63,22 @@ METHODS = {
     "barlow_twins": "cookbook.methods.barlow_twins:BarlowTwinsConfig",
     "vicreg": "cookbook.methods.vicreg:VICRegConfig",
     "mae": "cookbook.methods.mae:MAEConfig",
-    "moco": "cookbook.methods.moco:MoCoConfig",
+    "moco_v2": "cookbook.methods.moco:MoCoConfig",
     "nnclr": "cookbook.methods.nnclr:NNCLRConfig",
-    "msf": "cookbook.methods.msf:MeanShiftConfig",
-    "mocov3": "cookbook.methods.mocov3:MoCoV3Config",
-    "mocov3_vit": "cookbook.methods.mocov3:MoCoV3ViTConfig",
+    "meanshift": "cookbook.methods.msf:MeanShiftConfig",
+    "moco_v3": "cookbook.methods.mocov3:MoCoV3Config",
+    "moco_v3_vit": "cookbook.methods.mocov3:MoCoV3ViTConfig",
 }
+
+# names the papers and peer libraries use, pointed to (not silently mapped) in the error for an unknown method
+SHORT_NAMES = {"moco": "moco_v2", "mocov2": "moco_v2", "mocov3": "moco_v3", "msf": "meanshift", "barlowtwins": "barlow_twins"}
 
 def method_class(method: str) -> type:
     "The config class registered as `method`; an unknown name lists the valid ones."
-    if method not in METHODS: raise CookbookError(f"unknown method {method!r}; valid: {sorted(METHODS)}")
+    if method not in METHODS:
+        close = [SHORT_NAMES[method]] if method in SHORT_NAMES else difflib.get_close_matches(method, list(METHODS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise CookbookError(f"unknown method {method!r}; valid: {sorted(METHODS)}{hint}")
     entry = METHODS[method]
     if isinstance(entry, type): return entry
     module, name = entry.split(":")
