@@ -5,6 +5,7 @@
 # %% ../nbs/30_bench.ipynb #ad61db72
 from __future__ import annotations
 import os, platform, resource, time
+from dataclasses import replace
 
 import torch
 import torch.nn as nn
@@ -49,27 +50,41 @@ def train_rate(cfg: SimCLRConfig, images: torch.Tensor, batch_size: int, steps: 
     return {"img_per_s": hist[-1]["img_per_s"], "peak_gib": peak / 2 ** 30, "batch_size": batch_size}
 
 # %% ../nbs/30_bench.ipynb #f9031ecd
-def run_bench(device=None, steps: int = 20, batch_size: int = 512, compile: bool = False, data=None, configs=None) -> list:
-    "Print and return augmentation and training throughput for the SimCLR configs on `device`."
+def _bench_configs(method: str, batch_size: int, steps: int, gpu: bool) -> list:
+    "`(label, config, batch, steps)` for `method`'s full and small configs; a multi-crop config also without its local crops."
+    from cookbook.methods import MultiCropConfig
+    full, small = method_config(method, "full"), method_config(method, "small")
+    enc = lambda c: f"{c.encoder} ({'full' if c is full else 'small'})"
+    rows = [(enc(full), full, batch_size if gpu else 64, steps if gpu else 3), (enc(small), small, small.train.batch_size, steps)]
+    out = []
+    for label, cfg, bs, n in rows:
+        if isinstance(cfg, MultiCropConfig) and cfg.n_local > 0:
+            out.append((f"{label}, 2 global + {cfg.n_local} local", cfg, bs, n))
+            out.append((f"{label}, 2 global", replace(cfg, n_local=0), bs, n))   # what the local crops cost
+        else: out.append((label, cfg, bs, n))
+    return out
+
+def run_bench(device=None, steps: int = 20, batch_size: int = 512, compile: bool = False, data=None, configs=None,
+              method: str = "simclr") -> list:
+    "Print and return augmentation and training throughput of `method`'s configs (or `configs`) on `device`."
     device = get_device(device)
     images = (load_npz(data).train.images if data else
               torch.randint(0, 256, (4096, 3, 32, 32), dtype=torch.uint8)).to(device)
     gpu = device.type == "cuda"
     name = torch.cuda.get_device_name() if gpu else f"{platform.processor() or 'cpu'} x{torch.get_num_threads()} threads"
     print(f"cookbook bench on {device} ({name}), torch {torch.__version__}, images {'from ' + str(data) if data else 'random'}")
-    configs = configs or [("resnet18 (full)", SimCLRConfig.full(), batch_size if gpu else 64, steps if gpu else 3),
-                          ("small_cnn (small)", SimCLRConfig.small(), SimCLRConfig.small().train.batch_size, steps)]
+    configs = configs or _bench_configs(method, batch_size, steps, gpu)
     rows = []
     for label, cfg, bs, n_steps in configs:
         views = cfg.make_views()
         aug = augment_rate(views, images[:bs])
         tr = train_rate(cfg, images, bs, n_steps, device, compile)
         rows.append({"config": label, "views_per_s": aug, **tr})
-        print(f"{label:<20} batch {bs:>4}: augment {aug:>10,.0f} views/s | train {tr['img_per_s']:>8,.1f} img/s "
+        print(f"{label:<36} batch {bs:>4}: augment {aug:>10,.0f} views/s | train {tr['img_per_s']:>8,.1f} img/s "
               f"| peak memory {tr['peak_gib']:.2f} GiB")
     if rows and gpu:
         cifar_epoch = 50_000 / rows[0]["img_per_s"]
-        print(f"=> SimCLR ResNet-18 on CIFAR-10: {cifar_epoch:.1f} s per epoch at this rate")
+        print(f"=> {method} {configs[0][1].encoder} on CIFAR-10: {cifar_epoch:.1f} s per epoch at this rate")
     return rows
 
 # %% ../nbs/30_bench.ipynb #a3411ea6

@@ -5,18 +5,19 @@
 # %% ../../nbs/10_methods.ipynb #e16df729
 from __future__ import annotations
 import difflib, importlib, importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch.nn as nn
 
-from ..augment import ViewConfig, Views, shape_views
+from ..augment import MultiCrop, ViewConfig, Views, shape_views
 from ..core import CookbookError, pick
 from ..encoders import make_encoder
 from ..train import TrainConfig
 from ..vit import VIT_PRESETS, make_vit
 
 # %% auto #0
-__all__ = ['METHODS', 'SHORT_NAMES', 'MethodConfig', 'method_class', 'method_config', 'register_method', 'available_methods']
+__all__ = ['METHODS', 'SHORT_NAMES', 'MethodConfig', 'local_shape_views', 'MultiCropConfig', 'method_class', 'method_config',
+           'register_method', 'available_methods']
 
 # %% ../../nbs/10_methods.ipynb #8ea6f5dc
 @dataclass
@@ -55,6 +56,24 @@ class MethodConfig:
         "The model (see the contract above); every method defines its own."
         raise NotImplementedError(f"{type(self).__name__} has no build()")
 
+# %% ../../nbs/10_methods.ipynb #cbbf4ed7
+def local_shape_views(size: int = 16, crop_scale=(0.2, 0.5)) -> ViewConfig:
+    "Local crops of the embedded shapes: `shape_views` colour at `size` px, each crop 20 to 50 % of the image (enough to hold part of a shape)."
+    return replace(shape_views(size), crop_scale=crop_scale)
+
+@dataclass
+class MultiCropConfig(MethodConfig):
+    "A method config whose views are 2 global crops (`views`) and `n_local` smaller crops (`local_views`)."
+    n_local: int = 4
+    local_views: ViewConfig = field(default_factory=local_shape_views)
+
+    def make_views(self):
+        "2 global views, then `n_local` local ones: `[B, 3, views.size, views.size] x 2 + [B, 3, local_views.size, ...] x n_local`."
+        if not (isinstance(self.n_local, int) and self.n_local >= 0):
+            raise CookbookError(f"n_local must be a whole number >= 0 (the local crops per image), got {self.n_local!r}")
+        if self.n_local == 0: return Views(self.views)
+        return MultiCrop(self.views, self.local_views, n_global=2, n_local=self.n_local)
+
 # %% ../../nbs/10_methods.ipynb #2145663c
 METHODS = {
     "simclr": "cookbook.methods.simclr:SimCLRConfig",
@@ -68,6 +87,8 @@ METHODS = {
     "meanshift": "cookbook.methods.msf:MeanShiftConfig",
     "moco_v3": "cookbook.methods.mocov3:MoCoV3Config",
     "moco_v3_vit": "cookbook.methods.mocov3:MoCoV3ViTConfig",
+    "wmse": "cookbook.methods.wmse:WMSEConfig",
+    "swav": "cookbook.methods.swav:SwAVConfig",
 }
 
 # names the papers and peer libraries use, pointed to (not silently mapped) in the error for an unknown method
