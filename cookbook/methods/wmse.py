@@ -101,7 +101,7 @@ class WMSEConfig(MethodConfig):
     w_iter: int = 8                     # random splits per step (8: see Measured; solo-learn's CIFAR recipe uses 1)
     eps: float = 0.0                    # shrinkage of each sub-batch covariance towards I
     whitening: bool = True              # break switch: False = normalised MSE on raw embeddings (collapse lab)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=64, batch_size=128, optimizer="adamw", lr=2e-3,
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=64, batch_size=128, optimizer="adamw", lr=1e-3,
                                                                   weight_decay=1e-6))
 
     @classmethod
