@@ -343,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-supervised", action="store_true", help="skip the supervised ceiling")
     b = sub.add_parser("bench", help="throughput and memory benchmark (prints numbers)")
     b.add_argument("--device", default=None); b.add_argument("--steps", type=int, default=20)
-    b.add_argument("--method", default="simclr", help="the method whose full and small configs are timed (default simclr)")
+    b.add_argument("--method", default=None, help="the method whose full and small configs are timed (default simclr)")
     b.add_argument("--batch-size", type=int, default=512); b.add_argument("--compile", action="store_true")
     b.add_argument("--data", default=None, help="optional CIFAR-10 .npz (glob) to draw real images from")
     b.add_argument("--side-by-side", action="store_true", help="also time the conventional pipeline (lightly + DataLoader workers; pip install -e '.[bench]')")
@@ -362,7 +362,9 @@ def main(argv=None) -> int:
         if args.command == "bench":
             _positive("steps", args.steps); _positive("batch-size", args.batch_size, 2)
             _positive("workers", args.workers, 0); _positive("threads", args.threads)
-            method_class(args.method)                     # an unknown name: one line with the valid ones
+            if args.method is not None: method_class(args.method)   # an unknown name: one line with the valid ones
+            if args.method is not None and args.side_by_side:
+                raise CookbookError("--side-by-side times SimCLR's views in both pipelines and takes no --method; drop one of the two")
             if args.width is not None and not args.width > 0: raise CookbookError(f"--width must be positive, got {args.width}")
         if args.command == "train": cmd_train(args)
         elif args.command == "eval": cmd_eval(args)
@@ -373,7 +375,7 @@ def main(argv=None) -> int:
                              encoder=args.encoder, width=args.width or (16 if args.encoder == "small_cnn" else 1), compile=args.compile,
                              threads=args.threads)
             else: run_bench(device=args.device, steps=args.steps, batch_size=args.batch_size, compile=args.compile, data=args.data,
-                           method=args.method)
+                           method=args.method or "simclr")
     except Interrupted as e:
         print(e, file=sys.stderr)
         return 130

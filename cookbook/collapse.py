@@ -80,9 +80,11 @@ def plot_collapse(runs: dict, title: str | None = None):
     axes[3].set_title("final spectrum (projector)"); axes[3].set_ylabel("sigma_k / sigma_1")
     for ax in axes[:3]: ax.set_xlabel("epoch")
     axes[1].set_yscale("log"); axes[2].set_yscale("log")
-    axes[0].legend(fontsize=8); axes[2].legend(fontsize=7)
+    axes[0].legend(fontsize=8)
+    # the projector/backbone key under the panels: inside the RankMe panel it covered the curves
+    fig.legend(*axes[2].get_legend_handles_labels(), loc="lower center", ncol=2 * len(runs), fontsize=8, frameon=False)
     if title: fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 # %% ../nbs/18_collapse.ipynb #02cca3f9

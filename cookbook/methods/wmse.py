@@ -22,27 +22,27 @@ __all__ = ['whiten', 'normalized_mse', 'wmse_loss', 'WMSE', 'WMSEConfig']
 
 # %% ../../nbs/25_methods.wmse.ipynb #17684678
 def whiten(z: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
-    "`z: [n, d]` -> `[n, d]` with mean 0 and covariance I: row i is `L^-1 (z_i - mean)`, `L L^T = (1 - eps) Cov(z) + eps I` (Cholesky, unbiased Cov)."
-    if z.ndim != 2: raise CookbookError(f"whiten needs embeddings [n, d], got shape {tuple(z.shape)}")
-    n, d = z.shape
+    "`z: [..., n, d]` -> same shape, each `[n, d]` with mean 0 and covariance I: row i is `L^-1 (z_i - mean)`, `L L^T = (1 - eps) Cov(z) + eps I` (Cholesky, unbiased Cov)."
+    if z.ndim < 2: raise CookbookError(f"whiten needs embeddings [..., n, d], got shape {tuple(z.shape)}")
+    n, d = z.shape[-2:]
     if n <= d:
         raise CookbookError(f"whitening {d} dimensions needs more than {d} samples per sub-batch, got {n}; "
                             f"raise w_size (and the batch size) or lower proj_dim")
     out_dtype = torch.float64 if z.dtype == torch.float64 else torch.float32
     with torch.autocast(z.device.type, enabled=False):
         z = z.double()                                                          # see above: float32 Cholesky fails in training
-        centred = z - z.mean(0)
-        cov = centred.T @ centred / (n - 1)                                     # [d, d]
+        centred = z - z.mean(-2, keepdim=True)
+        cov = centred.mT @ centred / (n - 1)                                    # [..., d, d]
         cov = (1 - eps) * cov + eps * torch.eye(d, dtype=z.dtype, device=z.device)
-        L, info = torch.linalg.cholesky_ex(cov)
-        if info.item() != 0:
+        L, info = torch.linalg.cholesky_ex(cov)                                 # every sub-batch in one call: one host sync
+        if bool(info.any()):
             raise CookbookError(f"the covariance of a sub-batch of {n} embeddings is singular (rank below {d}): the embedding "
                                 f"collapsed or the sub-batch is too small; raise w_size or set eps > 0 (e.g. --set eps=0.01)")
-        return torch.linalg.solve_triangular(L, centred.T, upper=False).T.to(out_dtype)   # L^-1 centred^T, back to [n, d]
+        return torch.linalg.solve_triangular(L, centred.mT, upper=False).mT.to(out_dtype)   # L^-1 centred^T, back to [..., n, d]
 
 # %% ../../nbs/25_methods.wmse.ipynb #1a6e5112
 def normalized_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    "`a, b: [n, d]` -> scalar mean over rows of `||a_i/|a_i| - b_i/|b_i|||^2 = 2 - 2 cos(a_i, b_i)`."
+    "`a, b: [n, d]` -> scalar mean over rows of `||a_i/|a_i| - b_i/|b_i|||^2 = 2 - 2 cos(a_i, b_i)`, in the inputs' precision (BYOL's casts to float32)."
     return (2 - 2 * F.cosine_similarity(a, b, dim=-1)).mean()
 
 def wmse_loss(zs: list, w_size: int = 128, w_iter: int = 1, eps: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -53,14 +53,11 @@ def wmse_loss(zs: list, w_size: int = 128, w_iter: int = 1, eps: float = 0.0, ge
     if n % w_size:
         raise CookbookError(f"a batch of {n} does not split into whitening sub-batches of w_size={w_size}; "
                             f"use a batch size that is a multiple of {w_size} or another w_size (--set w_size=...)")
-    total, terms = 0.0, 0
-    for _ in range(w_iter):
-        groups = torch.randperm(n, generator=generator).view(-1, w_size).to(zs[0].device)   # [n / w_size, w_size] row indices
-        white = [torch.cat([whiten(z[idx], eps) for idx in groups]) for z in zs]           # rows in the same order for every view
-        for i in range(len(zs)):
-            for j in range(i + 1, len(zs)):
-                total, terms = total + normalized_mse(white[i], white[j]), terms + 1
-    return total / terms
+    perms = torch.stack([torch.randperm(n, generator=generator) for _ in range(w_iter)])       # [S, n]: S = w_iter splits
+    groups = perms.view(w_iter, n // w_size, w_size).to(zs[0].device)                          # [S, n / w_size, w_size] row indices
+    white = whiten(torch.stack(zs)[:, groups], eps).flatten(1, 3)   # [V, S * n, d]: rows in the same order for every view
+    pairs = [(i, j) for i in range(len(zs)) for j in range(i + 1, len(zs))]
+    return sum(normalized_mse(white[i], white[j]) for i, j in pairs) / len(pairs)   # equal-size splits: mean over S*n = mean of means
 
 # %% ../../nbs/25_methods.wmse.ipynb #8474fe0e
 class WMSE(nn.Module):
