@@ -153,7 +153,7 @@ def _print_summary(summary: dict, method: str, data_name: str):
               f"silhouette {m['silhouette']:.2f}; k-means of the embeddings: NMI {c['nmi']:.2f}, ARI {c['ari']:.2f}")
 
 def _finish(run: Path, cfg, model, data, history, method: str, probe_epochs: int, device, monitor=None,
-            supervised: bool = True):
+            supervised: bool = True, diagnostics: bool = True):
     "Evaluate beside the baselines, write plots and summary.json, print the summary."
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -169,12 +169,15 @@ def _finish(run: Path, cfg, model, data, history, method: str, probe_epochs: int
     fig.savefig(run / "views.png", dpi=110); plt.close(fig)
     files = ["config.json", "metrics.jsonl", "checkpoint.pt", "summary.json", "history.png", "spectrum.png", "views.png"]
     if hasattr(cfg, "run_plots"): files += cfg.run_plots(model, data, run)
-    from cookbook.monitor import write_diagnostics  # per-layer table, spectra, invariance, PCA map, retrieval grid
-    files += write_diagnostics(model, data, run, cfg.make_views(), cfg.views, monitor)
-    diagnostics = json.loads((run / "diagnostics.json").read_text())
-    summary["map"], summary["clusters"] = diagnostics["map"], diagnostics["clusters"]
-    atomic_write_text(json.dumps(summary, indent=2), run / "summary.json")
+    if diagnostics:
+        from cookbook.monitor import write_diagnostics  # per-layer table, spectra, invariance, 2-D map, retrieval grid
+        files += write_diagnostics(model, data, run, cfg.make_views(), cfg.views, monitor)
+        found = json.loads((run / "diagnostics.json").read_text())
+        summary["map"], summary["clusters"] = found["map"], found["clusters"]
+        atomic_write_text(json.dumps(summary, indent=2), run / "summary.json")
     _print_summary(summary, method, data.name)
+    if not diagnostics and (run / "diagnostics.json").exists():   # kept, never deleted: but say they are not this evaluation's
+        print(f"diagnostics skipped (--no-diagnostics): diagnostics.* and the maps in {run} are from an earlier evaluation")
     print(f"run folder: {run} ({', '.join(files)})")
     return summary
 
@@ -273,7 +276,7 @@ def _train_in(folder: RunFolder, args, method: str, cfg, data, device) -> dict:
     monitor.add_history(history)  # epoch 0 (random init) was measured before any callback ran
     try:
         return _finish(folder.path, cfg, model, data.to(device), history, method, args.probe_epochs, device, monitor,
-                       supervised=not args.no_supervised)
+                       supervised=not args.no_supervised, diagnostics=not args.no_diagnostics)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted during the evaluation; training is complete in {folder.path}: "
                           f"`cookbook eval {folder.path}` writes the summary") from None
@@ -304,7 +307,8 @@ def _eval_in(folder: RunFolder, args) -> dict:
         raise CookbookError(f"checkpoint in {folder.path} does not match its config.json ({str(e).splitlines()[0]})") from e
     model.to(device)
     data = _load(spec, args.download).to(device)
-    return _finish(folder.path, cfg, model, data, ckpt["history"], method, args.probe_epochs, device, supervised=not args.no_supervised)
+    return _finish(folder.path, cfg, model, data, ckpt["history"], method, args.probe_epochs, device,
+                   supervised=not args.no_supervised, diagnostics=not args.no_diagnostics)
 
 # %% ../nbs/20_cli.ipynb #5d1a8c58
 def build_parser() -> argparse.ArgumentParser:
@@ -334,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--no-supervised", action="store_true",
                    help="skip the supervised ceiling (the same encoder trained with labels for as many epochs)")
+    t.add_argument("--no-diagnostics", action="store_true",
+                   help="skip the diagnostics (layer spectra, invariance, 2-D map, retrieval): the summary's numbers only, for sweeps")
     e = sub.add_parser("eval", help="evaluate a run's checkpoint beside a random-init encoder")
     e.add_argument("run")
     e.add_argument("--data", default=None, help="evaluate on another dataset than the run's")
@@ -341,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--download", action="store_true"); e.add_argument("--device", default=None)
     e.add_argument("--probe-epochs", type=int, default=100)
     e.add_argument("--no-supervised", action="store_true", help="skip the supervised ceiling")
+    e.add_argument("--no-diagnostics", action="store_true", help="skip the diagnostics: the summary's numbers only")
     b = sub.add_parser("bench", help="throughput and memory benchmark (prints numbers)")
     b.add_argument("--device", default=None); b.add_argument("--steps", type=int, default=20)
     b.add_argument("--method", default=None, help="the method whose full and small configs are timed (default simclr)")

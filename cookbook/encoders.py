@@ -11,7 +11,7 @@ from torchvision.models.resnet import BasicBlock, ResNet
 from .core import CookbookError
 
 # %% auto #0
-__all__ = ['ENCODERS', 'Encoder', 'CifarResNet', 'resnet18', 'small_cnn', 'make_encoder', 'mlp']
+__all__ = ['ENCODERS', 'ACTIVATIONS', 'Encoder', 'CifarResNet', 'resnet18', 'small_cnn', 'make_encoder', 'mlp']
 
 # %% ../nbs/03_encoders.ipynb #692b5ed8
 class Encoder(nn.Module):
@@ -68,11 +68,14 @@ def make_encoder(name: str, width: float | None = None) -> Encoder:
     return ENCODERS[name]() if width is None else ENCODERS[name](width)
 
 # %% ../nbs/03_encoders.ipynb #68569e31
-def mlp(dims: list, last_bn: bool = False, bias_last: bool = True, hidden_bn: bool = True) -> nn.Sequential:
-    "MLP with widths `dims` (`[in, hidden..., out]`): Linear-BN-ReLU per hidden layer (Linear-ReLU if not `hidden_bn`), then Linear (+ BN if `last_bn`)."
+ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "gelu": nn.GELU}
+
+def mlp(dims: list, last_bn: bool = False, bias_last: bool = True, hidden_bn: bool = True, act: str = "relu") -> nn.Sequential:
+    "MLP with widths `dims` (`[in, hidden..., out]`): Linear-BN-`act` per hidden layer (Linear-`act` if not `hidden_bn`), then Linear (+ BN if `last_bn`)."
+    if act not in ACTIVATIONS: raise CookbookError(f"unknown activation {act!r}; valid: {sorted(ACTIVATIONS)}")
     layers = []
     for a, b in zip(dims[:-2], dims[1:-1]):
-        layers += ([nn.Linear(a, b, bias=False), nn.BatchNorm1d(b)] if hidden_bn else [nn.Linear(a, b)]) + [nn.ReLU(inplace=True)]
+        layers += ([nn.Linear(a, b, bias=False), nn.BatchNorm1d(b)] if hidden_bn else [nn.Linear(a, b)]) + [ACTIVATIONS[act]()]
     layers.append(nn.Linear(dims[-2], dims[-1], bias=bias_last and not last_bn))
     if last_bn: layers.append(nn.BatchNorm1d(dims[-1], affine=False))
     return nn.Sequential(*layers)

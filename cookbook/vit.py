@@ -58,11 +58,19 @@ class Attention(nn.Module):
         self.heads = heads
         self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
 
+    def _qkv(self, x):
+        B, L, D = x.shape
+        return self.qkv(x).reshape(B, L, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)    # q, k, v: each [B, h, L, d]
+
     def forward(self, x):
         B, L, D = x.shape
-        q, k, v = self.qkv(x).reshape(B, L, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)  # each [B, h, L, d]
-        out = F.scaled_dot_product_attention(q, k, v)                                               # [B, h, L, d]
+        out = F.scaled_dot_product_attention(*self._qkv(x))                                         # [B, h, L, d]
         return self.proj(out.transpose(1, 2).reshape(B, L, D))
+
+    def weights(self, x):
+        "The attention weights `softmax(q k^T / sqrt(d))`: `[B, L, dim] -> [B, h, L, L]` (row t: where token t looks)."
+        q, k, _ = self._qkv(x)
+        return torch.softmax(q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5, dim=-1)
 
 class Block(nn.Module):
     "Pre-norm transformer block: `x + attn(LN(x))`, then `x + mlp(LN(x))`; `[B, L, dim] -> [B, L, dim]`."
@@ -78,10 +86,12 @@ class Block(nn.Module):
 
 # %% ../nbs/16_vit.ipynb #9a407954
 class ViT(nn.Module):
-    "Vision Transformer: `[B, 3, H, W] -> forward_features [B, L, dim]` or pooled `forward [B, dim]`."
+    "Vision Transformer: `[B, 3, H, W] -> forward_features [B, L, dim]` or pooled `forward [B, dim]` (mean of the tokens, or a class token)."
     def __init__(self, img_size: int = 32, patch_size: int = 4, dim: int = 96, depth: int = 4, heads: int = 3,
-                 mlp_ratio: float = 4.0, in_chans: int = 3):
+                 mlp_ratio: float = 4.0, in_chans: int = 3, pool: str = "mean"):
         super().__init__()
+        if pool not in ("mean", "cls"): raise CookbookError(f"pool must be 'mean' or 'cls' (a class token), got {pool!r}")
+        self.pool = pool
         self.dim, self.depth, self.heads, self.patch_size = dim, depth, heads, patch_size
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, dim)
         self.register_buffer("pos_embed", sincos_pos_embed_2d(dim, self.patch_embed.grid)[None], persistent=False)
@@ -90,6 +100,8 @@ class ViT(nn.Module):
         self.apply(_init_weights)
         w = self.patch_embed.proj.weight
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+        # the class token: one more token, without a position code, whose final state is the image's feature
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim) * 0.02) if pool == "cls" else None
 
     @property
     def num_patches(self) -> int: return self.patch_embed.num_patches
@@ -98,15 +110,29 @@ class ViT(nn.Module):
         "Patch tokens with their position code: `[B, 3, H, W] -> [B, L, dim]`."
         return self.patch_embed(x) + self.pos_embed
 
-    def forward_features(self, x):
-        "Every token after the blocks and the final norm: `[B, 3, H, W] -> [B, L, dim]`."
+    def _sequence(self, x):
+        "The blocks' input: patch tokens `[B, L, dim]`, after the class token when there is one (`[B, 1 + L, dim]`)."
         x = self.tokens(x)
+        return x if self.cls_token is None else torch.cat([self.cls_token.expand(len(x), -1, -1), x], 1)
+
+    def forward_features(self, x):
+        "Every token after the blocks and the final norm: `[B, 3, H, W] -> [B, L, dim]` (`[B, 1 + L, dim]`, class token first, if `pool='cls'`)."
+        x = self._sequence(x)
         for blk in self.blocks: x = blk(x)
         return self.norm(x)
 
     def forward(self, x):
-        "Global average of the final tokens: `[B, 3, H, W] -> [B, dim]`."
-        return self.forward_features(x).mean(1)
+        "The image's feature `[B, dim]`: the class token's final state (`pool='cls'`) or the mean of the final tokens."
+        f = self.forward_features(x)
+        return f[:, 0] if self.cls_token is not None else f.mean(1)
+
+    @torch.no_grad()
+    def last_attention(self, x):
+        "Attention weights of the last block: `[B, 3, H, W]` (standardised) -> `[B, heads, T, T]`, T tokens (class token first)."
+        x = self._sequence(x)
+        for blk in self.blocks[:-1]: x = blk(x)
+        last = self.blocks[-1]
+        return last.attn.weights(last.norm1(x))
 
 def _init_weights(m):
     if isinstance(m, nn.Linear):
@@ -121,13 +147,13 @@ VIT_PRESETS = {
     "vit_tiny": dict(patch_size=4, dim=192, depth=12, heads=3, mlp_ratio=4.0),
 }
 
-def make_vit(name: str = "vit_cpu", img_size: int = 32, dim: int | None = None) -> Encoder:
+def make_vit(name: str = "vit_cpu", img_size: int = 32, dim: int | None = None, pool: str = "mean") -> Encoder:
     "A ViT preset (`VIT_PRESETS`) as an `Encoder` (standardised `[B, 3, H, W]` in [0, 1] -> `[B, dim]`); `.backbone` is the `ViT`."
     if name not in VIT_PRESETS:
         raise CookbookError(f"unknown ViT preset {name!r}; valid: {sorted(VIT_PRESETS)}")
     kw = dict(VIT_PRESETS[name])
     if dim is not None: kw["dim"] = int(dim)
-    vit = ViT(img_size=img_size, **kw)
+    vit = ViT(img_size=img_size, pool=pool, **kw)
     return Encoder(vit, vit.dim)
 
 def vit_cpu(img_size: int = 32) -> Encoder:

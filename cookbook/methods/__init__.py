@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib, importlib, importlib.util
 from dataclasses import dataclass, field, replace
 
+import torch
 import torch.nn as nn
 
 from ..augment import MultiCrop, ViewConfig, Views, shape_views
@@ -16,8 +17,8 @@ from ..train import TrainConfig
 from ..vit import VIT_PRESETS, make_vit
 
 # %% auto #0
-__all__ = ['METHODS', 'SHORT_NAMES', 'MethodConfig', 'local_shape_views', 'MultiCropConfig', 'method_class', 'method_config',
-           'register_method', 'available_methods']
+__all__ = ['METHODS', 'SHORT_NAMES', 'MethodConfig', 'local_shape_views', 'MultiCropConfig', 'size_groups', 'apply_by_size',
+           'method_class', 'method_config', 'register_method', 'available_methods']
 
 # %% ../../nbs/10_methods.ipynb #8ea6f5dc
 @dataclass
@@ -73,6 +74,20 @@ class MultiCropConfig(MethodConfig):
             raise CookbookError(f"n_local must be a whole number >= 0 (the local crops per image), got {self.n_local!r}")
         if self.n_local == 0: return Views(self.views)
         return MultiCrop(self.views, self.local_views, n_global=2, n_local=self.n_local)
+
+def size_groups(views: list) -> list:
+    "Consecutive runs of same-sized views: `[(start, stop), ...]` (the global views, then the local ones)."
+    groups, start = [], 0
+    for i in range(1, len(views) + 1):
+        if i == len(views) or views[i].shape[-2:] != views[start].shape[-2:]:
+            groups.append((start, i)); start = i
+    return groups
+
+def apply_by_size(fn, views: list) -> list:
+    "`fn` on each run of same-sized views at once (one encoder call per crop size, as the SwAV and DINO code do): V batches `[B, 3, H_v, W_v]` -> V outputs `[B, ...]`."
+    out = []
+    for a, b in size_groups(views): out.extend(fn(torch.cat(views[a:b])).chunk(b - a))
+    return out
 
 # %% ../../nbs/10_methods.ipynb #2145663c
 METHODS = {

@@ -16,7 +16,7 @@ from ..core import CookbookError
 from ..distributed import gather
 from ..encoders import mlp
 from ..evaluate import embed
-from . import MultiCropConfig
+from . import MultiCropConfig, apply_by_size
 from .moco import FeatureQueue
 from ..train import TrainConfig
 
@@ -60,14 +60,6 @@ def swav_codes(scores: torch.Tensor, queued: torch.Tensor | None = None, eps: fl
     return q[len(s) - len(scores):]
 
 # %% ../../nbs/26_methods.swav.ipynb #7d092b35
-def _groups_by_size(views: list) -> list:
-    "Consecutive runs of same-sized views: `[(start, stop), ...]` (global views, then local ones)."
-    groups, start = [], 0
-    for i in range(1, len(views) + 1):
-        if i == len(views) or views[i].shape[-2:] != views[start].shape[-2:]:
-            groups.append((start, i)); start = i
-    return groups
-
 class SwAV(nn.Module):
     "Encoder + projector + prototypes; codes of the global views by Sinkhorn-Knopp, predicted by every other view."
     def __init__(self, encoder: nn.Module, proj_hidden: int = 2048, proj_dim: int = 128, n_prototypes: int = 3000,
@@ -85,11 +77,7 @@ class SwAV(nn.Module):
 
     def embed_views(self, views: list) -> list:
         "`views`: V batches `[B, 3, H_v, W_v]` -> V unit-length embeddings `[B, proj_dim]` (one encoder call per size)."
-        out = []
-        for a, b in _groups_by_size(views):
-            z = F.normalize(self.projector(self.encoder(torch.cat(views[a:b]))), dim=1)
-            out.extend(z.chunk(b - a))
-        return out
+        return apply_by_size(lambda x: F.normalize(self.projector(self.encoder(x)), dim=1), views)
 
     def forward(self, views: list) -> torch.Tensor:
         "`views`: 2 global batches `[B, 3, H, W]` then any local ones -> scalar swapped-prediction loss over the whole (gathered) batch."
