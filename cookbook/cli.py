@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-supervised", action="store_true",
                    help="skip the supervised ceiling (the same encoder trained with labels for as many epochs)")
     t.add_argument("--no-diagnostics", action="store_true",
-                   help="skip the diagnostics (layer spectra, invariance, 2-D map, retrieval): the summary's numbers only, for sweeps")
+                   help="skip the end-of-run diagnostics (layer spectra, invariance, 2-D map, retrieval, monitor figure): the summary's numbers only, for sweeps")
     e = sub.add_parser("eval", help="evaluate a run's checkpoint beside a random-init encoder")
     e.add_argument("run")
     e.add_argument("--data", default=None, help="evaluate on another dataset than the run's")
@@ -347,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--download", action="store_true"); e.add_argument("--device", default=None)
     e.add_argument("--probe-epochs", type=int, default=100)
     e.add_argument("--no-supervised", action="store_true", help="skip the supervised ceiling")
-    e.add_argument("--no-diagnostics", action="store_true", help="skip the diagnostics: the summary's numbers only")
+    e.add_argument("--no-diagnostics", action="store_true", help="skip the diagnostics (figures and diagnostics.*): the summary's numbers only")
     b = sub.add_parser("bench", help="throughput and memory benchmark (prints numbers)")
     b.add_argument("--device", default=None); b.add_argument("--steps", type=int, default=20)
     b.add_argument("--method", default=None, help="the method whose full and small configs are timed (default simclr)")

@@ -91,7 +91,6 @@ class ViT(nn.Module):
                  mlp_ratio: float = 4.0, in_chans: int = 3, pool: str = "mean"):
         super().__init__()
         if pool not in ("mean", "cls"): raise CookbookError(f"pool must be 'mean' or 'cls' (a class token), got {pool!r}")
-        self.pool = pool
         self.dim, self.depth, self.heads, self.patch_size = dim, depth, heads, patch_size
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, dim)
         self.register_buffer("pos_embed", sincos_pos_embed_2d(dim, self.patch_embed.grid)[None], persistent=False)

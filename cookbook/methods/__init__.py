@@ -84,7 +84,7 @@ def size_groups(views: list) -> list:
     return groups
 
 def apply_by_size(fn, views: list) -> list:
-    "`fn` on each run of same-sized views at once (one encoder call per crop size, as the SwAV and DINO code do): V batches `[B, 3, H_v, W_v]` -> V outputs `[B, ...]`."
+    "`fn` on each run of same-sized views at once (one encoder call per crop size, as the SwAV code does): V batches `[B, 3, H_v, W_v]` -> V outputs `[B, ...]`."
     out = []
     for a, b in size_groups(views): out.extend(fn(torch.cat(views[a:b])).chunk(b - a))
     return out
