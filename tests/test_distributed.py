@@ -13,7 +13,8 @@ after the step both hold the queue one process with the whole batch holds. MoCo 
 shuffled BatchNorm sub-batches are drawn within each process (chapter *MoCo v2*), so with several groups one process
 and two are different (equally valid) computations.
 W-MSE whitens sub-batches of 8 of the gathered batch of 16 (`w_size` must exceed `proj_dim`, so `proj_dim=4` here); SwAV's
-Sinkhorn runs over the gathered batch, so both equal one process exactly as the whole-batch losses do.
+Sinkhorn runs over the gathered batch, so both equal one process exactly as the whole-batch losses do; so does DINO's
+centre, the mean of the teacher's outputs over every process's images.
 Each world of processes is killed after a timeout, so a hang in a collective fails the test instead of stalling CI.
 """
 import pytest
@@ -23,7 +24,7 @@ from cookbook.ddp import compare_states, one_step, one_steps, run_world, train_o
 from cookbook.methods import available_methods
 
 OVERRIDES = {"simclr": (), "byol": (), "barlow_twins": (), "vicreg": (), "moco_v2": (("bn_groups", 1),), "nnclr": (), "meanshift": (),
-             "moco_v3": (), "wmse": (("w_size", 8), ("proj_dim", 4)), "swav": ()}
+             "moco_v3": (), "wmse": (("w_size", 8), ("proj_dim", 4)), "swav": (), "dino": ()}
 METHODS = list(OVERRIDES)
 BATCH, WIDTH, TOL = 16, 4, 1e-5
 

@@ -104,6 +104,8 @@ METHODS = {
     "moco_v3_vit": "cookbook.methods.mocov3:MoCoV3ViTConfig",
     "wmse": "cookbook.methods.wmse:WMSEConfig",
     "swav": "cookbook.methods.swav:SwAVConfig",
+    "dino": "cookbook.methods.dino:DINOConfig",
+    "dino_vit": "cookbook.methods.dino:DINOViTConfig",
 }
 
 # names the papers and peer libraries use, pointed to (not silently mapped) in the error for an unknown method
