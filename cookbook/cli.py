@@ -248,6 +248,7 @@ def cmd_train(args) -> dict:
             print("note: --size full is the GPU recipe (ResNet-18 or ViT-Tiny, hundreds of epochs): on this CPU it would take days. "
                   "Stop with Ctrl-C and use --size small, or run it on a GPU")
         cfg.train.check(len(data.ssl_images))   # before the run folder exists: a refused run leaves nothing behind
+        _build(cfg)                             # the same for a config that cannot build its model (the run builds its own, seeded)
         stamp = broadcast_object(datetime.now().strftime("%Y%m%d-%H%M%S"))  # one run folder for all ranks
         path = Path(args.out) if args.out else runs_dir() / f"{method}-{Path(str(spec['data'])).stem}-{stamp}"
         folder = (RunFolder.create(path, {"method": method, "data": spec, "config": config_to_dict(cfg)}) if is_main()

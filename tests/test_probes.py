@@ -155,6 +155,9 @@ def test_imagefolder_symlink_loop(tmp_path):
     (["--set", "views.gray_p=1.5"], "views.gray_p holds probabilities in [0, 1]"),
     (["--device", "tpu"], "unknown device 'tpu'"),
     (["--batch-size", "4096"], "larger than the dataset"),
+    # refused only when the model is built, still before the run folder exists
+    (["--method", "dino", "--set", "n_prototypes=1"], "n_prototypes must be at least 2"),
+    (["--method", "dino_vit", "--set", "encoder=small_cnn"], "dino_vit needs a ViT encoder"),
 ])
 def test_bad_options(capsys, tmp_path, argv, message):
     out = tmp_path / "never"
