@@ -241,14 +241,16 @@ def save_pretrained_vit(encoder: nn.Module, path) -> None:
     "Write a ViT encoder's weights in float16 (half the bytes; the maps do not change, see below) for `pretrained_vit`."
     torch.save({k: v.half() if v.is_floating_point() else v for k, v in encoder.state_dict().items()}, path)
 
-def pretrained_vit(path=None) -> nn.Module:
-    "The `vit_cpu` encoder (class-token pooling) trained by DINO that ships with the package, or the one saved at `path`; eval mode."
-    enc = DINOViTConfig.small().make_encoder()
+def pretrained_vit(path=None, cfg: DINOViTConfig | None = None) -> nn.Module:
+    "The `vit_cpu` encoder (class-token pooling) trained by DINO that ships with the package, or the one saved at `path` by a run of `cfg` (default: the small config); eval mode."
+    enc = (cfg or DINOViTConfig.small()).make_encoder()
     with resources.as_file(resources.files("cookbook") / "assets" / PRETRAINED_VIT) as shipped:
         src = shipped if path is None else path
         if not os.path.isfile(src): raise CookbookError(f"no ViT weights at {src}; write them with save_pretrained_vit(encoder, path)")
         state = torch.load(src, map_location="cpu", weights_only=True)
-    enc.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    try: enc.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError: raise CookbookError(f"the weights at {src} are not those of this config's encoder ({enc.backbone.__class__.__name__}); "
+                                             "pass the config of the run that saved them: pretrained_vit(path, cfg)") from None
     return enc.eval()
 
 def plot_attention(maps: torch.Tensor, images: torch.Tensor, titles=None, n: int = 6):
