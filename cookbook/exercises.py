@@ -108,7 +108,8 @@ def diagnose(ex: Exercise, fn) -> str | None:
     refs = [call_in(ex, ex.reference, args) for args in cases]
     first = next((d for d in (difference(o, r, ex.tol) for o, r in zip(outs, refs)) if d), None)
     if first is None:
-        return ex.extra(fn, cases[0]) if ex.extra else None
+        try: return ex.extra(fn, cases[0]) if ex.extra else None
+        except Exception as e: return f"right values, but it raised {type(e).__name__} when checked further: {str(e).splitlines()[0] if str(e) else '(no message)'}"
     for m in ex.mistakes:
         try: theirs = [call_in(ex, m.fn, args) for args in cases]
         except Exception: continue
