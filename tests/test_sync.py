@@ -30,24 +30,10 @@ def test_export_matches_committed_package(tmp_path):
 def test_notebooks_are_clean(tmp_path):
     repo = _copy(tmp_path)
     before = _tree(repo / "nbs")
-    subprocess.run([sys.executable, str(repo / ".ci" / "clean_nbs.py")], cwd=repo, check=True)
+    subprocess.run(["nbdev_clean"], cwd=repo, check=True)
     after = _tree(repo / "nbs")
     changed = sorted(k for k in before if before[k] != after.get(k))
-    assert not changed, f"cleaning changes {changed}: run `python .ci/clean_nbs.py` and commit the notebooks"
-
-
-def test_clean_metadata_is_what_jupyterlab_writes():
-    """JupyterLab replaces `kernelspec` and `language_info` on opening a notebook when they differ from what the
-    kernel reports, which marks it modified: the values `.ci/clean_nbs.py` writes must be the installed kernel's
-    (all but the Python version; the browser test opens a notebook and checks the whole)."""
-    sys.path.insert(0, str(ROOT / ".ci"))
-    from clean_nbs import KERNELSPEC, LANGUAGE_INFO
-    from ipykernel.ipkernel import IPythonKernel
-    from jupyter_client.kernelspec import KernelSpecManager
-    without_version = lambda d: {k: v for k, v in d.items() if k != "version"}
-    assert without_version(IPythonKernel.language_info) == without_version(LANGUAGE_INFO), IPythonKernel.language_info
-    spec = KernelSpecManager().get_kernel_spec(KERNELSPEC["name"])
-    assert (spec.display_name, spec.language) == (KERNELSPEC["display_name"], KERNELSPEC["language"]), spec.to_dict()
+    assert not changed, f"nbdev_clean changes {changed}: run nbdev_clean and commit the notebooks"
 
 
 def test_readme_is_generated_from_index():
