@@ -73,13 +73,16 @@ def _read_cached(path: Path):
     try: return json.loads(path.read_text())
     except (OSError, ValueError): return None   # missing, unreadable or half-written: compute again
 
-def baselines(cfg, data, probe_epochs: int = 100, supervised: bool = True, device=None, cache: bool = True) -> dict:
-    "`{'raw pixels', 'random init', 'supervised'}` rows (`evaluate` numbers) for the encoder and budget of method config `cfg`."
+def baselines(cfg, data, probe_epochs: int = 100, supervised: bool = True, device=None, cache: bool = True,
+              epochs: int | None = None) -> dict:
+    """`{'raw pixels', 'random init', 'supervised'}` rows (`evaluate` numbers) for the encoder and budget of method config `cfg`.
+
+    The supervised encoder trains `epochs` epochs (default `cfg.train.epochs`): pass the epochs the SSL run did train."""
     dev = torch.device(device) if device is not None else data.train.images.device
-    seed = cfg.train.seed
+    seed, epochs = cfg.train.seed, cfg.train.epochs if epochs is None else epochs
     seed_everything(seed)
     random_encoder = cfg.build().encoder.to(dev)
-    path = cache_dir() / f"{baselines_key(random_encoder, data, cfg.train.epochs, probe_epochs, supervised, dev)}.json"
+    path = cache_dir() / f"{baselines_key(random_encoder, data, epochs, probe_epochs, supervised, dev)}.json"
     if cache and (rows := _read_cached(path)) is not None:
         print(f"baselines: read from {path} (computed earlier for the same images, encoder and budget; cache=False recomputes)")
         return rows
@@ -89,7 +92,7 @@ def baselines(cfg, data, probe_epochs: int = 100, supervised: bool = True, devic
     if supervised:
         seed_everything(seed)
         encoder = cfg.build().encoder.to(dev)
-        head = train_supervised(encoder, data, cfg.train.epochs, seed=seed, device=dev)
+        head = train_supervised(encoder, data, epochs, seed=seed, device=dev)
         rows["supervised"] = evaluate(encoder, data, probe_epochs=probe_epochs) | {"head": head}
     if cache:
         try:

@@ -179,11 +179,16 @@ def knn_eval(model, data, cfg: TrainConfig) -> float:
 
 # %% ../nbs/05_train.ipynb #9a57547f
 def train(model: nn.Module, data, views, cfg: TrainConfig, run_dir=None, resume: bool = False, device=None,
-          config: dict | None = None, progress: bool = True, callbacks=()) -> list:
-    "Train `model` (see the method contract) on `data.ssl_images`; returns the per-epoch metrics."
+          config: dict | None = None, progress: bool = True, callbacks=(), until: int | None = None) -> list:
+    """Train `model` (see the method contract) on `data.ssl_images`; returns the per-epoch metrics.
+
+    `until`: stop after that epoch of the `cfg.epochs` schedule (kNN is measured there); `resume=True` on the same
+    `run_dir` continues the schedule, with the same weights as a run that never stopped."""
     from tqdm.auto import tqdm
     device = get_device(device)
     cfg.check(len(data.ssl_images))
+    if until is not None and (isinstance(until, bool) or not isinstance(until, int) or not 1 <= until <= cfg.epochs):
+        raise CookbookError(f"until must be an epoch between 1 and {cfg.epochs} (the schedule's length), got {until!r}")
     world = world_size()
     if cfg.batch_size % world:
         raise CookbookError(f"the global batch size {cfg.batch_size} does not split over {world} processes; "
@@ -197,7 +202,7 @@ def train(model: nn.Module, data, views, cfg: TrainConfig, run_dir=None, resume:
         else: run = RunFolder.create(run.path)
         took_lock = True
     try:
-        return _train(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm)
+        return _train(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm, until)
     finally:
         if took_lock: run.unlock()
 
@@ -208,7 +213,7 @@ def _diverged(what: str, run, saved_epoch: int, cfg: TrainConfig) -> CookbookErr
     return CookbookError(f"{what}: the run diverged.{kept} Start a new run with a lower learning rate (--lr, now {cfg.lr:g}), "
                          f"a longer warmup (--set train.warmup_epochs=...) or --precision fp32")
 
-def _train(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm) -> list:
+def _train(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm, until=None) -> list:
     seed_everything(cfg.seed)
     model.to(device)
     sync_batchnorm(model)  # under a process group: global batch statistics, as in one process
@@ -253,8 +258,10 @@ def _train(model, data, views, cfg, run, write, resume, device, config, progress
     # a NaN loss is caught in the step it appears, before the optimiser spreads it into the weights; on a GPU reading
     # the loss every step would stall the queue of kernels, so there it is read with the progress bar's cadence
     check_every = 1 if device.type == "cpu" else cfg.log_every
-    bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress, unit="step", dynamic_ncols=True)
-    for epoch in range(start_epoch, cfg.epochs):
+    stop = cfg.epochs if until is None else until
+    bar = tqdm(total=stop * steps_per_epoch, initial=min(start_epoch, stop) * steps_per_epoch, disable=not progress, unit="step",
+               dynamic_ncols=True)
+    for epoch in range(start_epoch, stop):
         model.train()
         t0 = time.perf_counter()
         perm = broadcast_(torch.randperm(len(images), device=device))  # one permutation for all ranks
@@ -284,7 +291,7 @@ def _train(model, data, views, cfg, run, write, resume, device, config, progress
             raise _diverged(f"the loss became {mean_loss} in epoch {epoch + 1}", run, saved_epoch, cfg)
         rec = {"epoch": epoch + 1, "loss": mean_loss, "lr": lr, "seconds": seconds,
                "img_per_s": steps_per_epoch * cfg.batch_size / seconds}
-        if (cfg.knn_every and (epoch + 1) % cfg.knn_every == 0) or epoch + 1 == cfg.epochs:
+        if (cfg.knn_every and (epoch + 1) % cfg.knn_every == 0) or epoch + 1 in (cfg.epochs, stop):
             rec["knn"] = knn_eval(model, data, cfg)
         history.append(rec)
         for cb in callbacks: cb(rec, model)   # before the write: a callback may add keys (cookbook.monitor)
