@@ -31,7 +31,7 @@ class MethodConfig:
 
     @classmethod
     def small(cls):
-        "Two CPU cores, the embedded dataset, a few minutes: the config CI runs and every chapter measures."
+        "Two CPU cores, the embedded dataset, a few minutes: the config every chapter trains and measures."
         return cls()
 
     @classmethod
