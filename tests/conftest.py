@@ -10,3 +10,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
     import sys
     if "torch" in sys.modules: sys.modules["torch"].set_num_threads(1)   # imported already by a plugin: too late for the variable
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "book: the rendered book, built from the notebooks an earlier pytest call executed (run with -m book)")

@@ -20,6 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "nbs" / "44_explorers.ipynb"
+EXECUTED = ROOT / "_book" / "executed"   # where the test run keeps executed notebooks for the rendered book
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 RUN_ALL_TIMEOUT = 900      # seconds; the chapter takes about a minute on one idle core
 
@@ -69,6 +70,10 @@ def lab(tmp_path):
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / ".jupyter"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / ".lab-settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / ".lab-workspaces"))
+    # save the widgets' state with the notebook: the rendered book shows the explorers as Run All left them
+    widgets = tmp_path / ".lab-settings" / "@jupyter-widgets" / "jupyterlab-manager"
+    widgets.mkdir(parents=True)
+    (widgets / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
     log = open(tmp_path / "jupyterlab.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
@@ -87,7 +92,7 @@ def lab(tmp_path):
             options.add_argument(arg)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         driver.get(f"http://127.0.0.1:{port}/lab/tree/{CHAPTER.name}?token={token}")
-        yield driver, nb
+        yield driver, nb, tmp_path / CHAPTER.name
     finally:
         if driver is not None: driver.quit()
         server.terminate()
@@ -99,7 +104,7 @@ def lab(tmp_path):
 def test_explorers_in_jupyterlab(lab):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    driver, served = lab
+    driver, served, served_path = lab
     state = lambda: driver.execute_script(STATE_JS)
 
     # opened, kernel started: JupyterLab has written its kernel metadata, and nothing else may have changed
@@ -118,6 +123,14 @@ def test_explorers_in_jupyterlab(lab):
           RUN_ALL_TIMEOUT)
     s = state()
     assert not s["errors"], s["errors"]
+
+    # saved as Run All left it, widget state included: the rendered book's page of this chapter (.ci/build_book.py)
+    driver.execute_script("window.jupyterapp.commands.execute('docmanager:save')")
+    _wait("the notebook to be saved", lambda: not driver.execute_script("return window.jupyterapp.shell.currentWidget.context.model.dirty"), 60)
+    saved = json.loads(served_path.read_text(encoding="utf-8"))
+    assert saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"], "the widget state was not saved"
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    (EXECUTED / CHAPTER.name).write_text(json.dumps(saved, indent=1, ensure_ascii=False), encoding="utf-8")
 
     # the widgets render as controls, not as their text form
     def outputs_text():
