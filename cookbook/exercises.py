@@ -5,6 +5,7 @@
 # %% ../nbs/45_exercises.ipynb #a65a7ad3
 from __future__ import annotations
 import copy, math
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -16,11 +17,18 @@ from .core import CookbookError
 from .augment import solarize, to_grayscale
 from .evaluate import embedding_std, rankme
 from .methods.barlow_twins import barlow_twins_loss, barlow_twins_terms, cross_correlation, standardize
-from .methods.byol import ema_update, normalized_mse
+from .methods.byol import ema_update, momentum_at, normalized_mse
+from .methods.dino import DINO, teacher_probs
 from .methods.mae import mae_loss, random_masking
+from .methods.moco import FeatureQueue, moco_infonce
+from .methods.mocov3 import mocov3_infonce
+from .methods.msf import mean_shift_loss
+from .methods.nnclr import nearest_neighbours, nn_infonce
 from .methods.simclr import nt_xent
-from .methods.simsiam import simsiam_loss
+from .methods.simsiam import negative_cosine, simsiam_loss
+from .methods.swav import sinkhorn, swav_loss
 from .methods.vicreg import covariance_loss, variance_loss
+from .methods.wmse import whiten
 
 # %% auto #0
 __all__ = ['EXERCISES', 'Mistake', 'Exercise', 'exercise', 'difference', 'call_in', 'diagnose', 'check']
@@ -354,3 +362,264 @@ exercise(Exercise(
      Mistake("visible patches", lambda p, t, m: mae_loss(p, t, 1 - m), "you averaged over the visible patches; mask is 1 where a patch is hidden, and those are the ones to count"),
      Mistake("sum over pixels", lambda p, t, m: mae_loss(p, t, m) * p.shape[-1],
              "average each patch's squared error over its P pixel values before averaging over patches")]))
+
+# %% ../nbs/45_exercises.ipynb #1e19004b
+def _grad_check(names: str, fn, args, which: list, trained: list):
+    "A message if gradients reach the arguments at `which` (they must be detached) or miss those at `trained`, else None."
+    leaves = [a.clone().requires_grad_() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+    out = fn(*leaves)
+    if not (isinstance(out, torch.Tensor) and out.requires_grad):
+        return f"no gradient reaches {names.split(' | ')[1]}: detach only {names.split(' | ')[0]}"
+    out.backward()
+    if any(leaves[i].grad is not None and leaves[i].grad.abs().sum() > 0 for i in which):
+        return f"gradients reach {names.split(' | ')[0]}: detach them (they are targets, not trained by this loss)"
+    if any(leaves[i].grad is None or leaves[i].grad.abs().sum() == 0 for i in trained):
+        return f"no gradient reaches {names.split(' | ')[1]}: detach only {names.split(' | ')[0]}"
+    return None
+
+def _unit(g, *shape): return F.normalize(torch.randn(*shape, generator=g), dim=-1)
+
+# SimCLR, SimSiam: a second exercise each
+exercise(Exercise(
+    "partner_index", "SimCLR", "partner_index(B): for the 2B views of z = cat([z1, z2]), the row of each view's positive: a LongTensor [2B]",
+    lambda B: (torch.arange(2 * B) + B) % (2 * B), lambda g: (int(torch.randint(2, 9, (1,), generator=g)),),
+    [Mistake("itself", lambda B: torch.arange(2 * B), "each view's positive is its partner in the other half (row i + B, or i - B), not itself"),
+     Mistake("no wrap-around", lambda B: torch.arange(2 * B) + B,
+             "the second half's partners are in the first half: take (i + B) modulo 2B, so row B + i points back to row i"),
+     Mistake("first half only", lambda B: torch.arange(B) + B, "every one of the 2B views is an anchor: return 2B indices, not B")]))
+
+exercise(Exercise(
+    "negative_cosine", "SimSiam", "negative_cosine(p, z): minus the cosine similarity of each row of p with the same row of z, averaged over the batch; p, z: [B, D]",
+    negative_cosine, _pair,
+    [Mistake("positive cosine", lambda p, z: F.cosine_similarity(p, z, dim=1).mean(),
+             "the sign: SimSiam's D is the *negative* cosine, so that minimising it makes the vectors point the same way"),
+     Mistake("dot product", lambda p, z: -(p * z).sum(1).mean(),
+             "normalise p and z first (or use F.cosine_similarity): the dot product grows with the vectors' lengths"),
+     Mistake("summed over the batch", lambda p, z: -F.cosine_similarity(p, z, dim=1).sum(),
+             "average over the batch, do not sum: the loss must not grow with the batch size")]))
+
+# MoCo v2
+def _moco_inputs(g): return _unit(g, 8, 16), _unit(g, 8, 16), _unit(g, 20, 16), 0.1 + 0.4 * torch.rand(1, generator=g).item()
+
+def _moco_with(q, k, queue, t, positive_last=False, temperature=True, in_batch=False):
+    if in_batch: return F.cross_entropy(q @ k.T / t, torch.arange(len(q)))
+    pos, neg = (q * k).sum(1, keepdim=True), q @ queue.T
+    logits = torch.cat([neg, pos] if positive_last else [pos, neg], 1)
+    return F.cross_entropy(logits / t if temperature else logits, torch.zeros(len(q), dtype=torch.long))
+
+exercise(Exercise(
+    "moco_infonce", "MoCo v2", "moco_infonce(q, k, queue, temperature): cross-entropy of [q.k, q.queue^T] / temperature with the positive (q.k) as class 0; q, k: [B, D], queue: [K, D], all unit vectors; k and queue are targets (no gradient reaches them)",
+    moco_infonce, _moco_inputs,
+    [Mistake("positive last", lambda q, k, u, t: _moco_with(q, k, u, t, positive_last=True),
+             "the positive logit must be in the column the target names: put q.k first (column 0) and target class 0"),
+     Mistake("no temperature", lambda q, k, u, t: _moco_with(q, k, u, t, temperature=False), "divide the logits by the temperature"),
+     Mistake("in-batch negatives", lambda q, k, u, t: _moco_with(q, k, u, t, in_batch=True),
+             "the negatives are the queue's K keys, not the other keys of the batch (that is SimCLR's choice, tied to the batch size)")],
+    extra=lambda fn, args: _grad_check("the keys and the queue | the queries q", fn, args, which=[1, 2], trained=[0])))
+
+def _enqueue_ref(items, ptr, x):
+    q = FeatureQueue(*items.shape)
+    q.items.copy_(items); q.ptr.fill_(ptr); q.filled.fill_(len(items))
+    q.push(x)
+    return q.items.clone(), int(q.ptr)
+
+def _enqueue_no_wrap(items, ptr, x):
+    out = items.clone(); n = min(len(x), len(items) - ptr)
+    out[ptr:ptr + n] = x[:n]
+    return out, (ptr + len(x)) % len(items)
+
+def _enqueue_shift(items, ptr, x):
+    return torch.cat([items[len(x):], x]), (ptr + len(x)) % len(items)
+
+exercise(Exercise(
+    "enqueue", "MoCo v2", "enqueue(items, ptr, x): a queue of K rows items: [K, D] whose oldest row is at ptr; write the n <= K rows of x: [n, D] over the n oldest, return (new items, new ptr)",
+    _enqueue_ref, lambda g: (torch.randn(10, 3, generator=g), int(torch.randint(7, 10, (1,), generator=g)), torch.randn(4, 3, generator=g)),   # ptr >= 7: always wraps
+    [Mistake("no wrap-around", _enqueue_no_wrap,
+             "the queue is circular: rows past the end go to the start (row (ptr + i) % K), so the new keys always replace the oldest"),
+     Mistake("pointer not moved", lambda items, ptr, x: (_enqueue_ref(items, ptr, x)[0], ptr),
+             "move the pointer past the rows written, modulo K: it must point at the oldest row for the next push"),
+     Mistake("shifts every row", _enqueue_shift,
+             "write the new rows at the pointer, in place of the oldest ones; shifting the whole queue moves K rows per step and loses track of the pointer")]))
+
+# NNCLR
+def _scaled_support(g): return torch.randn(6, 8, generator=g), torch.randn(20, 8, generator=g) * (0.2 + 5 * torch.rand(20, 1, generator=g))
+
+exercise(Exercise(
+    "nearest", "NNCLR", "nearest(z, support): for each row of z: [B, D], the row of support: [K, D] with the highest cosine similarity to it (as it is, not normalised): [B, D]",
+    lambda z, s: nearest_neighbours(z, s, 1)[:, 0], _scaled_support,
+    [Mistake("Euclidean nearest", lambda z, s: s[torch.cdist(z, s).argmin(1)],
+             "compare directions, not positions: the nearest neighbour is by cosine similarity (normalise both before the dot product)"),
+     Mistake("least similar", lambda z, s: s[(F.normalize(z, dim=1) @ F.normalize(s, dim=1).T).argmin(1)],
+             "you took the least similar row: the neighbour maximises the similarity (argmax / topk)"),
+     Mistake("normalised rows returned", lambda z, s: F.normalize(s, dim=1)[(F.normalize(z, dim=1) @ F.normalize(s, dim=1).T).argmax(1)],
+             "return the support set's row as it is stored, not normalised: the loss normalises it itself")]))
+
+exercise(Exercise(
+    "nn_infonce", "NNCLR", "nn_infonce(nn_z, p, temperature): cross-entropy of cos(nn_z_i, p_j) / temperature over j, with j = i the positive; nn_z, p: [B, D]; nn_z is the target (no gradient reaches it)",
+    lambda a, b, t: nn_infonce(a, b, t), lambda g: _pair(g) + (0.1 + 0.4 * torch.rand(1, generator=g).item(),),
+    [Mistake("predictions as anchors", lambda a, b, t: F.cross_entropy(F.normalize(b, dim=1) @ F.normalize(a, dim=1).T / t, torch.arange(len(a))),
+             "the neighbours are the anchors (rows) and the predictions the candidates (columns): logits = nn_z @ p^T"),
+     Mistake("no temperature", lambda a, b, t: F.cross_entropy(F.normalize(a, dim=1) @ F.normalize(b, dim=1).T, torch.arange(len(a))),
+             "divide the cosine similarities by the temperature"),
+     Mistake("not normalised", lambda a, b, t: F.cross_entropy(a @ b.T / t, torch.arange(len(a))),
+             "the similarities are cosines: normalise nn_z and p to unit length first")],
+    extra=lambda fn, args: _grad_check("the neighbours nn_z | the predictions p", fn, args, which=[0], trained=[1])))
+
+# MeanShift
+def _msf_inputs(g): return torch.randn(6, 8, generator=g), torch.randn(6, 8, generator=g), _unit(g, 20, 8), 3
+
+def _msf_with(p, z, bank, k, with_batch=True, norm_p=True, sum_dims=True):
+    zn = F.normalize(z, dim=1)
+    cand = torch.cat([zn, bank]) if with_batch else bank
+    idx = (zn @ F.normalize(cand, dim=1).T).topk(k, dim=1).indices
+    nn_z = cand[idx]
+    p = F.normalize(p, dim=1) if norm_p else p
+    d = (p[:, None] - nn_z).pow(2)
+    return (d.sum(-1) if sum_dims else d.mean(-1)).mean()
+
+exercise(Exercise(
+    "mean_shift_loss", "MeanShift", "mean_shift_loss(p, z, bank, k): normalise p and z; find z's k most cosine-similar rows among cat([z, bank]); the mean over rows and neighbours of |p - neighbour|^2; p, z: [B, D], bank: [K, D] unit rows; z and bank are targets (no gradient reaches them)",
+    lambda p, z, b, k: mean_shift_loss(p, z, b, k), _msf_inputs,
+    [Mistake("bank only", lambda p, z, b, k: _msf_with(p, z, b, k, with_batch=False),
+             "search cat([z, bank]): the batch's own targets are candidates too (each target is its own nearest neighbour, so k = 1 gives BYOL)"),
+     Mistake("p not normalised", lambda p, z, b, k: _msf_with(p, z, b, k, norm_p=False),
+             "normalise the prediction p to unit length: the neighbours are unit vectors and the loss compares directions"),
+     Mistake("mean over dimensions", lambda p, z, b, k: _msf_with(p, z, b, k, sum_dims=False),
+             "sum the squared differences over the D dimensions (a squared distance), then average over rows and neighbours")],
+    extra=lambda fn, args: _grad_check("the targets z and the bank | the prediction p", fn, args, which=[1, 2], trained=[0])))
+
+exercise(Exercise(
+    "nearest_k", "MeanShift", "nearest_k(z, candidates, k): for each row of z: [B, D], the k rows of candidates: [N, D] with the highest cosine similarity, most similar first: [B, k, D]",
+    lambda z, c, k: nearest_neighbours(z, c, k), lambda g: (torch.randn(5, 8, generator=g), torch.randn(16, 8, generator=g), 3),
+    [Mistake("least similar first", lambda z, c, k: c[(F.normalize(z, dim=1) @ F.normalize(c, dim=1).T).topk(k, dim=1, largest=False).indices],
+             "you took the k least similar rows: topk of the similarity with largest=True"),
+     Mistake("dot product, not cosine", lambda z, c, k: c[(z @ c.T).topk(k, dim=1).indices],
+             "rank by cosine similarity: normalise z and the candidates before the dot product, or long rows win"),
+     Mistake("one neighbour", lambda z, c, k: c[(F.normalize(z, dim=1) @ F.normalize(c, dim=1).T).argmax(1)],
+             "return k neighbours per row, [B, k, D] (topk(k), not argmax)")]))
+
+# MoCo v3
+exercise(Exercise(
+    "mocov3_infonce", "MoCo v3", "mocov3_infonce(q, k, temperature): normalise q, k: [B, D]; the cross-entropy of q k^T / temperature with row i's positive in column i, times 2 * temperature; k is the target (no gradient reaches it)",
+    lambda q, k, t: mocov3_infonce(q, k, t), lambda g: _pair(g) + (0.1 + 0.4 * torch.rand(1, generator=g).item(),),
+    [Mistake("not scaled by 2 tau", lambda q, k, t: mocov3_infonce(q, k, t) / (2 * t),
+             "MoCo v3 multiplies the cross-entropy by 2 x temperature (its code does: the gradient's scale then depends less on tau)"),
+     Mistake("keys as anchors", lambda q, k, t: F.cross_entropy(F.normalize(k, dim=1) @ F.normalize(q, dim=1).T / t, torch.arange(len(q))) * 2 * t,
+             "the queries are the anchors (rows) and the keys the candidates (columns): logits = q @ k^T"),
+     Mistake("not normalised", lambda q, k, t: F.cross_entropy(q @ k.T / t, torch.arange(len(q))) * 2 * t,
+             "normalise q and k to unit length first: the logits are cosines over the temperature")],
+    extra=lambda fn, args: _grad_check("the keys k | the queries q", fn, args, which=[1], trained=[0])))
+
+exercise(Exercise(
+    "momentum_at", "MoCo v3", "momentum_at(k, K, base, final): the EMA momentum after step k of K: base at k = 0, rising to final at k = K along half a cosine",
+    momentum_at, lambda g: (int(torch.randint(10, 40, (1,), generator=g)), 100, 0.9 + 0.09 * torch.rand(1, generator=g).item(), 1.0),
+    [Mistake("linear", lambda k, K, b, f: b + (f - b) * k / K,
+             "the schedule is a half cosine, not a straight line: final - (final - base) * (cos(pi k / K) + 1) / 2"),
+     Mistake("reversed", lambda k, K, b, f: b + (f - b) * (math.cos(math.pi * k / K) + 1) / 2,
+             "it runs backwards: it must start at base (k = 0) and end at final (k = K)"),
+     Mistake("cosine not halved", lambda k, K, b, f: f - (f - b) * (math.cos(math.pi * k / K) + 1),
+             "(cos(pi k / K) + 1) runs from 2 to 0: halve it, so the momentum starts at base")]))
+
+# W-MSE
+def _correlated(g): return (torch.randn(32, 4, generator=g) @ torch.tensor([[2.0, 0, 0, 0], [1, 1, 0, 0], [0.5, -1, 0.5, 0], [0, 0.3, 0.2, 1]]) + 3,)
+
+def _cholesky_whiten(z, centre=True, n_minus_1=True):
+    zc = z - z.mean(0) if centre else z
+    c = z - z.mean(0)
+    cov = c.T @ c / (len(z) - 1 if n_minus_1 else len(z))
+    return torch.linalg.solve_triangular(torch.linalg.cholesky(cov), zc.T, upper=False).T
+
+def _zca(z):
+    c = z - z.mean(0); e, v = torch.linalg.eigh(c.T @ c / (len(z) - 1))
+    return c @ v @ torch.diag(e.rsqrt()) @ v.T
+
+exercise(Exercise(
+    "whiten", "W-MSE", "whiten(z): centre z: [n, d], factor its unbiased covariance as L L^T (Cholesky, L lower-triangular), return the rows L^-1 (z_i - mean): [n, d]",
+    lambda z: whiten(z), _correlated,
+    [Mistake("not centred", lambda z: _cholesky_whiten(z, centre=False),
+             "subtract each dimension's mean before applying L^-1: whitening maps the centred embeddings"),
+     Mistake("biased covariance", lambda z: _cholesky_whiten(z, n_minus_1=False),
+             "the covariance here is unbiased: divide by n - 1, not n"),
+     Mistake("standardised only", lambda z: (z - z.mean(0)) / z.std(0),
+             "dividing each dimension by its std fixes the scales but not the correlations: whiten with L^-1, the inverse Cholesky factor of the covariance"),
+     Mistake("ZCA", _zca, "that whitens too (ZCA, cov^-1/2), but it is another whitening: W-MSE's is Cholesky's, L^-1 (z - mean) with L lower-triangular")],
+    tol=1e-3))
+
+exercise(Exercise(
+    "covariance", "W-MSE", "covariance(z): the unbiased covariance matrix of the columns of z: [n, d], a [d, d] tensor",
+    lambda z: torch.cov(z.T), _correlated,
+    [Mistake("biased", lambda z: (z - z.mean(0)).T @ (z - z.mean(0)) / len(z), "divide by n - 1 (unbiased), not n"),
+     Mistake("not centred", lambda z: z.T @ z / (len(z) - 1), "subtract each column's mean first: a covariance is of deviations from the mean"),
+     Mistake("samples, not dimensions", lambda z: torch.cov(z), "that is the covariance of the rows ([n, n]); the embedding's is of its d columns: [d, d]")]))
+
+# SwAV
+def _scores(g, n=12, K=5): return torch.randn(n, K, generator=g) * 0.5, 0.05 + 0.2 * torch.rand(1, generator=g).item(), 3
+
+def _sinkhorn_with(s, eps, iters, rows_first=False, use_eps=True, scale=True):
+    q = torch.exp(s / eps if use_eps else s)
+    n, K = q.shape
+    for _ in range(iters):
+        for dim in ((1, 0) if rows_first else (0, 1)):
+            q = q / q.sum(dim, keepdim=True) * (1.0 if dim == 1 else n / K)
+    return q if scale else q / n
+
+exercise(Exercise(
+    "sinkhorn", "SwAV", "sinkhorn(scores, eps, iters): Q = exp(scores / eps) for scores: [n, K]; iters times, scale each column to sum n / K and then each row to sum 1; return Q [n, K]",
+    lambda s, e, i: sinkhorn(s, e, i), _scores,
+    [Mistake("rows first", lambda s, e, i: _sinkhorn_with(s, e, i, rows_first=True),
+             "normalise the columns (prototypes) first and the rows (samples) last, so that each sample's code sums to 1"),
+     Mistake("no eps", lambda s, e, i: _sinkhorn_with(s, e, i, use_eps=False), "divide the scores by eps before the exponential: eps sets how sharp the codes are"),
+     Mistake("a softmax per sample", lambda s, e, i: torch.softmax(s / e, dim=1),
+             "one softmax per sample is not equipartition: alternate the column and row normalisations, iters times, so every prototype gets n / K of the mass"),
+     Mistake("rows sum to 1 / n", lambda s, e, i: _sinkhorn_with(s, e, i, scale=False), "scale the codes so that each row sums to 1")],
+    tol=1e-3))
+
+def _swav_inputs(g):
+    return ([torch.randn(8, 5, generator=g), torch.randn(8, 5, generator=g)],
+            [torch.softmax(torch.randn(8, 5, generator=g), 1), torch.softmax(torch.randn(8, 5, generator=g), 1)], 0.1 + 0.2 * torch.rand(1, generator=g).item())
+
+def _swav_with(s, q, t, swap=True, temperature=True, reduce="mean"):
+    total = 0
+    for i, v in [(0, 1), (1, 0)]:
+        logp = F.log_softmax(s[v if swap else i] / (t if temperature else 1.0), dim=1)
+        ce = -(q[i] * logp).sum(1)
+        total = total + (ce.mean() if reduce == "mean" else ce.sum())
+    return total / 2
+
+exercise(Exercise(
+    "swav_loss", "SwAV", "swav_loss(scores, codes, temperature): two views; the mean over (i, v) = (0, 1), (1, 0) of the batch mean of -sum_k codes_i log softmax(scores_v / temperature)",
+    lambda s, q, t: swav_loss(s, q, t), _swav_inputs,
+    [Mistake("not swapped", lambda s, q, t: _swav_with(s, q, t, swap=False),
+             "swap the views: view i's code must be predicted from the *other* view's scores"),
+     Mistake("no temperature", lambda s, q, t: _swav_with(s, q, t, temperature=False), "divide the scores by the temperature before the softmax"),
+     Mistake("summed over the batch", lambda s, q, t: _swav_with(s, q, t, reduce="sum"), "average over the batch, do not sum")]))
+
+# DINO
+def _dino_inputs(g): return torch.randn(6, 5, generator=g), torch.randn(1, 5, generator=g), 0.04 + 0.1 * torch.rand(1, generator=g).item()
+
+exercise(Exercise(
+    "teacher_probs", "DINO", "teacher_probs(logits, center, temperature): centre then sharpen the teacher's logits: [B, K]: softmax((logits - center) / temperature) over the K prototypes, a target (no gradient reaches the logits)",
+    lambda l, c, t: teacher_probs(l, c, t), _dino_inputs,
+    [Mistake("centre added", lambda l, c, t: torch.softmax((l + c) / t, dim=1), "subtract the centre: it is the running mean of the logits, taken out"),
+     Mistake("no centring", lambda l, c, t: torch.softmax(l / t, dim=1),
+             "centring is missing: subtract the centre (it keeps one prototype from taking every image)"),
+     Mistake("softmax over the batch", lambda l, c, t: torch.softmax((l - c) / t, dim=0),
+             "the softmax is over each sample's K prototypes (dim 1), not over the batch"),
+     Mistake("temperature multiplies", lambda l, c, t: torch.softmax((l - c) * t, dim=1),
+             "divide by the temperature: a small teacher temperature sharpens the distribution")]))
+
+def _center_ref(center, logits, m):
+    holder = SimpleNamespace(center=center.clone(), center_momentum=m)
+    DINO.update_center(holder, logits)
+    return holder.center
+
+exercise(Exercise(
+    "update_center", "DINO", "update_center(center, logits, m): the new centre, m * center + (1 - m) * the batch mean of the teacher's logits: center [1, K], logits [B, K] -> [1, K]",
+    _center_ref, lambda g: (torch.randn(1, 5, generator=g), torch.randn(8, 5, generator=g), 0.8 + 0.19 * torch.rand(1, generator=g).item()),
+    [Mistake("weights swapped", lambda c, l, m: (1 - m) * c + m * l.mean(0, keepdim=True),
+             "the weights are swapped: the centre keeps m of itself (m near 1: it moves slowly) and takes 1 - m of the batch mean"),
+     Mistake("mean of probabilities", lambda c, l, m: m * c + (1 - m) * torch.softmax(l, dim=1).mean(0, keepdim=True),
+             "average the teacher's logits, not its probabilities: the centre is subtracted from logits"),
+     Mistake("mean over prototypes", lambda c, l, m: m * c + (1 - m) * l.mean(1, keepdim=True),
+             "average over the batch (dim 0), one value per prototype, [1, K]")]))
+
