@@ -4,7 +4,8 @@
 
 # %% ../nbs/30_bench.ipynb #ad61db72
 from __future__ import annotations
-import os, platform, resource, time
+import os, platform, resource, subprocess, sys, time
+from contextlib import contextmanager
 from dataclasses import replace
 
 import torch
@@ -13,6 +14,7 @@ import torch.nn as nn
 from .augment import Views
 from .core import get_device
 from .data import ImageSet, SSLData, load_npz
+from .evaluate import knn_accuracy, rankme
 from .methods import method_config
 from .methods.simclr import SimCLRConfig
 from .train import train
@@ -20,7 +22,7 @@ from .train import train
 # %% auto #0
 __all__ = ['augment_rate', 'train_rate', 'run_bench', 'PILImages', 'LightlySimCLR', 'LightlyBYOL', 'lightly_recipe',
            'default_workers', 'conventional_augment_rate', 'conventional_rate', 'train_flops_per_image', 'matmul_peak',
-           'side_by_side']
+           'busy_processes', 'side_by_side', 'bench_suite']
 
 # %% ../nbs/30_bench.ipynb #12fcd89a
 def _sync(device):
@@ -36,7 +38,7 @@ def augment_rate(views: Views, images: torch.Tensor, reps: int = 10) -> float:
     return reps * len(out) * len(images) / (time.perf_counter() - t)
 
 def train_rate(cfg: SimCLRConfig, images: torch.Tensor, batch_size: int, steps: int, device, compile: bool = False) -> dict:
-    "Images/s and peak memory of the training loop for `steps` steps (second epoch of two)."
+    "Images/s, peak memory and threads of the training loop for `steps` steps (second epoch of two)."
     cfg.train.batch_size, cfg.train.epochs, cfg.train.knn_every, cfg.train.compile = batch_size, 2, 0, compile
     n = batch_size * steps
     x = images[torch.randint(len(images), (n,), device=images.device)]
@@ -47,7 +49,8 @@ def train_rate(cfg: SimCLRConfig, images: torch.Tensor, batch_size: int, steps: 
     hist = train(cfg.build(), data, cfg.make_views(), cfg.train, device=device, progress=False)
     peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return {"img_per_s": hist[-1]["img_per_s"], "peak_gib": peak / 2 ** 30, "batch_size": batch_size}
+    return {"img_per_s": hist[-1]["img_per_s"], "peak_gib": peak / 2 ** 30, "batch_size": batch_size,
+            "threads": hist[-1].get("threads")}   # the count the timed epoch ended with (cookbook.train picks it on a CPU)
 
 # %% ../nbs/30_bench.ipynb #f9031ecd
 def _bench_configs(method: str, batch_size: int, steps: int, gpu: bool) -> list:
@@ -210,11 +213,23 @@ def matmul_peak(device, n: int | None = None, reps: int = 10) -> float:
     return 2 * n ** 3 * reps / (time.perf_counter() - t)
 
 # %% ../nbs/30_bench.ipynb #b202c794
+@contextmanager
+def busy_processes(n: int):
+    "`n` competing processes, each keeping one core busy (`while True: pass`), as a browser tab or a second notebook does."
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        if n: time.sleep(0.5)   # running before the timing starts
+        yield procs
+    finally:
+        for proc in procs: proc.kill()
+        for proc in procs: proc.wait()
+
 def side_by_side(device=None, data=None, methods=("simclr", "byol"), batch_size: int | None = None, steps: int | None = None,
                  workers: int | None = None, encoder: str = "resnet18", width: float = 1.0, compile: bool = False,
-                 threads: int | None = None) -> list:
-    "Print and return our pipeline's and the conventional pipeline's img/s (and the ratio), views/s, MFU and memory."
-    if threads: torch.set_num_threads(threads)   # the main process of both pipelines (a busy shared CPU: use 1)
+                 threads: int | None = None, contention: int = 0) -> list:
+    """Print and return our pipeline's and the conventional pipeline's img/s (and the ratio), views/s, MFU and memory;
+    with `contention=n`, each measured again while `n` busy processes compete for the cores (one row per condition)."""
+    if threads: torch.set_num_threads(threads)   # the main process of both pipelines
     device = get_device(device); gpu = device.type == "cuda"
     width = int(width) if float(width).is_integer() else width   # small_cnn takes an integer width
     images = load_npz(data).train.images if data else torch.randint(0, 256, (8192, 3, 32, 32), dtype=torch.uint8)
@@ -229,23 +244,90 @@ def side_by_side(device=None, data=None, methods=("simclr", "byol"), batch_size:
         cfg = method_config(method, "full"); cfg.encoder, cfg.width = encoder, width
         cfg.train.batch_size = batch_size
         our_views = cfg.make_views()
-        ours_aug = augment_rate(our_views, images[:batch_size].to(device))
         conv_model, conv_tf = lightly_recipe(method, encoder, width)
-        conv_aug = conventional_augment_rate(conv_tf, images, n=min(len(images), 8 * batch_size if gpu else 512), workers=workers)
-        model = cfg.build().to(device)
-        flops = train_flops_per_image(model, [v.to(device) for v in our_views(images[:8].to(device))])
-        ours = train_rate(cfg, images.to(device), batch_size, steps, device, compile)
-        conv = conventional_rate(conv_model, conv_tf, images, cfg.train, batch_size, steps, device, workers)
-        row = {"method": method, "batch_size": batch_size, "ours_img_per_s": ours["img_per_s"], "conv_img_per_s": conv["img_per_s"],
-               "ratio": ours["img_per_s"] / conv["img_per_s"], "ours_views_per_s": ours_aug, "conv_views_per_s": conv_aug,
-               "aug_ratio": ours_aug / conv_aug, "flops_per_img": flops, "mfu": flops * ours["img_per_s"] / peak,
-               "conv_mfu": flops * conv["img_per_s"] / peak, "epoch_s": 50_000 / ours["img_per_s"],
-               "ours_peak_gib": ours["peak_gib"], "conv_peak_gib": conv["peak_gib"]}
-        rows.append(row)
-        print(f"{method:<7} train: ours {row['ours_img_per_s']:>9,.1f} img/s | conventional {row['conv_img_per_s']:>9,.1f} img/s "
-              f"| x{row['ratio']:.2f} || augment: ours {ours_aug:>10,.0f} views/s | conventional {conv_aug:>9,.0f} views/s "
-              f"| x{row['aug_ratio']:.1f}")
-        print(f"{'':<7} {flops / 1e9:.2f} GFLOP per image (fwd+bwd) -> MFU ours {100 * row['mfu']:.1f}%, conventional "
-              f"{100 * row['conv_mfu']:.1f}% | CIFAR-10 epoch (50k) at our rate {row['epoch_s']:.1f} s | peak memory ours "
-              f"{row['ours_peak_gib']:.2f} GiB, conventional {row['conv_peak_gib']:.2f} GiB")
+        flops = train_flops_per_image(cfg.build().to(device), [v.to(device) for v in our_views(images[:8].to(device))])
+        for busy in [0] + ([contention] if contention else []):
+            with busy_processes(busy):
+                ours_aug = augment_rate(our_views, images[:batch_size].to(device))
+                conv_aug = conventional_augment_rate(conv_tf, images, n=min(len(images), 8 * batch_size if gpu else 512), workers=workers)
+                ours = train_rate(cfg, images.to(device), batch_size, steps, device, compile)
+                conv = conventional_rate(conv_model, conv_tf, images, cfg.train, batch_size, steps, device, workers)
+            condition = "idle" if not busy else f"{busy} busy process{'es' if busy > 1 else ''}"
+            row = {"method": method, "condition": condition, "busy": busy, "batch_size": batch_size,
+                   "ours_img_per_s": ours["img_per_s"], "conv_img_per_s": conv["img_per_s"],
+                   "ratio": ours["img_per_s"] / conv["img_per_s"], "ours_views_per_s": ours_aug, "conv_views_per_s": conv_aug,
+                   "aug_ratio": ours_aug / conv_aug, "flops_per_img": flops, "mfu": flops * ours["img_per_s"] / peak,
+                   "conv_mfu": flops * conv["img_per_s"] / peak, "epoch_s": 50_000 / ours["img_per_s"],
+                   "ours_peak_gib": ours["peak_gib"], "conv_peak_gib": conv["peak_gib"], "ours_threads": ours["threads"]}
+            rows.append(row)
+            t = ours["threads"]; on = f" (ours on {t} thread{'s' if t != 1 else ''})" if t else ""   # the CPU's tuner
+            print(f"{method:<7} {condition:<16} train: ours {row['ours_img_per_s']:>9,.1f} img/s | conventional {row['conv_img_per_s']:>9,.1f} img/s "
+                  f"| x{row['ratio']:.2f}{on} || augment: ours {ours_aug:>10,.0f} views/s | conventional {conv_aug:>9,.0f} views/s "
+                  f"| x{row['aug_ratio']:.1f}")
+            if not busy:
+                print(f"{'':<24} {flops / 1e9:.2f} GFLOP per image (fwd+bwd) -> MFU ours {100 * row['mfu']:.1f}%, conventional "
+                      f"{100 * row['conv_mfu']:.1f}% | CIFAR-10 epoch (50k) at our rate {row['epoch_s']:.1f} s | peak memory ours "
+                      f"{row['ours_peak_gib']:.2f} GiB, conventional {row['conv_peak_gib']:.2f} GiB")
+        if contention:
+            idle, busy_row = rows[-2], rows[-1]
+            print(f"{'':<24} with {busy_row['condition']}: ours keeps {100 * busy_row['ours_img_per_s'] / idle['ours_img_per_s']:.0f}% "
+                  f"of its idle img/s, conventional {100 * busy_row['conv_img_per_s'] / idle['conv_img_per_s']:.0f}%")
     return rows
+
+# %% ../nbs/30_bench.ipynb #254d49a2
+def _timed(fn, device) -> float:
+    "Seconds of one call of `fn` on `device`, after one warm-up call."
+    fn(); _sync(device)
+    t = time.perf_counter(); fn(); _sync(device)
+    return time.perf_counter() - t
+
+def bench_suite(device=None, tiny: bool | None = None, methods=None, compiled=("simclr", "byol"), budget_s: float = 420,
+                data=None) -> list:
+    """The GPU check: every method's full config (eager, and compiled for `compiled`), augmentation, kNN and RankMe times, and the
+    side-by-side ratio, printed as one table and returned as rows. `tiny` (the default on a CPU) shrinks every size."""
+    from cookbook.methods import METHODS
+    device = get_device(device); gpu = device.type == "cuda"
+    tiny = (not gpu) if tiny is None else tiny
+    batch, steps = (8, 1) if tiny else (512, 20)
+    knn_n, knn_m, rank_n, rank_d = (2000, 500, 1024, 256) if tiny else (50_000, 10_000, 25_600, 2048)
+    images = (load_npz(data).train.images if data else torch.randint(0, 256, (4096, 3, 32, 32), dtype=torch.uint8)).to(device)
+    start, peak = time.perf_counter(), matmul_peak(device)
+    name = torch.cuda.get_device_name() if gpu else f"{platform.processor() or 'cpu'}, {os.cpu_count()} cores"
+    print(f"cookbook bench --suite on {device} ({name}){' [tiny]' if tiny else ''}, torch {torch.__version__}, batch {batch}, "
+          f"{steps} timed steps, measured matmul peak {peak / 1e12:,.2f} TFLOP/s")
+    rows, skipped = [], []
+    for method in (methods or list(METHODS)):
+        for compile in (False, True) if method in compiled else (False,):
+            if time.perf_counter() - start > budget_s: skipped.append(f"{method}{' compiled' if compile else ''}"); continue
+            cfg, t0 = method_config(method, "full"), time.perf_counter()
+            if tiny and hasattr(cfg, "w_size"): cfg.w_size, cfg.proj_dim = batch, batch // 2   # W-MSE: whiten sub-batches of 8
+            bs = max(batch, getattr(cfg, "w_size", 0))   # W-MSE whitens sub-batches of w_size
+            views = cfg.make_views()
+            flops = train_flops_per_image(cfg.build().to(device), [v.to(device) for v in views(images[:bs])])
+            tr = train_rate(cfg, images, bs, steps, device, compile)
+            rows.append({"row": method + (" (compiled)" if compile else ""), "encoder": cfg.encoder, "batch_size": bs,
+                         "img_per_s": tr["img_per_s"], "epoch_s": 50_000 / tr["img_per_s"], "mfu": flops * tr["img_per_s"] / peak,
+                         "peak_gib": tr["peak_gib"], "views_per_s": None if compile else augment_rate(views, images[:bs]),
+                         "seconds": time.perf_counter() - t0})
+    feats = lambda n, d: torch.randn(n, d, device=device)
+    ftr, fte, ytr, yte = feats(knn_n, 512), feats(knn_m, 512), torch.randint(0, 10, (knn_n,), device=device), torch.randint(0, 10, (knn_m,), device=device)
+    knn_s = _timed(lambda: knn_accuracy(ftr, ytr, fte, yte), device)
+    z = feats(rank_n, rank_d)
+    rank_s = _timed(lambda: rankme(z), device)
+    ratio = None
+    try:
+        _lightly()
+        sbs = side_by_side(device, data, methods=("simclr",), batch_size=batch, steps=max(steps, 3) if gpu else steps)
+        ratio = sbs[0]["ratio"]
+    except ImportError as e: print(f"side by side skipped: {e}")
+    print(f"\n| config | encoder | batch | img/s | s per CIFAR-10 epoch | MFU | peak GiB | augment views/s | row took |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        aug = f"{r['views_per_s']:,.0f}" if r["views_per_s"] else ""
+        print(f"| {r['row']} | {r['encoder']} | {r['batch_size']} | {r['img_per_s']:,.1f} | {r['epoch_s']:,.1f} | {100 * r['mfu']:.1f}% "
+              f"| {r['peak_gib']:.2f} | {aug} | {r['seconds']:.0f} s |")
+    print(f"\nkNN {knn_m:,} x {knn_n:,}: {knn_s:.3f} s | RankMe {rank_n:,} x {rank_d:,}: {rank_s:.3f} s | "
+          f"ours / lightly + DataLoader (SimCLR, batch {batch}): {'x%.2f' % ratio if ratio else 'not measured'}")
+    if skipped: print(f"skipped after the {budget_s:.0f} s budget: {', '.join(skipped)}")
+    print(f"suite took {time.perf_counter() - start:.0f} s")
+    return rows + [{"row": "knn", "seconds": knn_s, "size": (knn_m, knn_n)}, {"row": "rankme", "seconds": rank_s, "size": (rank_n, rank_d)},
+                   {"row": "side_by_side", "ratio": ratio}, {"row": "skipped", "configs": skipped}]

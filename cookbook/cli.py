@@ -70,6 +70,12 @@ def _data_spec(args) -> dict:
     return {"data": args.data or "embedded", "root": args.root, "test_data": args.test_data, "subset": args.subset,
             "image_size": args.image_size}
 
+def _threads(value: str):
+    "`--threads`: auto or a positive integer."
+    if value == "auto": return value
+    if not value.isdigit() or int(value) < 1: raise CookbookError(f"--threads must be auto or a positive integer, got {value!r}")
+    return int(value)
+
 def _positive(name: str, value, low: int = 1):
     "`None` or an integer >= `low`, else one line naming the option."
     if value is not None and not (isinstance(value, int) and value >= low):
@@ -225,6 +231,7 @@ def cmd_train(args) -> dict:
         method, spec = saved["method"], saved["data"]
         if args.root is not None: spec = {**spec, "root": args.root}   # the same data, moved: honoured
         cfg = _saved_config(saved, folder.path)
+        if args.threads is not None: cfg.train.threads = _threads(args.threads)   # how to run it, not what to train: honoured
         if args.epochs is not None:   # extend (warm restart after the plan) or refuse; config.json records it first
             cfg.train.epochs = args.epochs
             extend_plan(cfg.train, saved["config"].get("train", {}), folder.load_checkpoint()["epoch"])
@@ -239,6 +246,7 @@ def cmd_train(args) -> dict:
         for key, value in parse_set(args.set): set_field(cfg, key, value)
         if args.compile: cfg.train.compile = True
         if args.precision: cfg.train.precision = args.precision
+        if args.threads is not None: cfg.train.threads = _threads(args.threads)
         check_config(cfg)
         data = _load(spec, args.download)
         if data.image_size != cfg.views.size:
@@ -275,12 +283,16 @@ def _train_in(folder: RunFolder, args, method: str, cfg, data, device) -> dict:
         raise Interrupted(f"interrupted. {kept}") from None
     if not is_main(): return {}  # rank 0 evaluates and writes the summary
     monitor.add_history(history)  # epoch 0 (random init) was measured before any callback ran
+    import torch
+    threads_before, tuned = torch.get_num_threads(), history[-1].get("threads")
+    if cfg.train.threads == "auto" and tuned: torch.set_num_threads(tuned)   # evaluate with the count training found faster
     try:
         return _finish(folder.path, cfg, model, data.to(device), history, method, args.probe_epochs, device, monitor,
                        supervised=not args.no_supervised, diagnostics=not args.no_diagnostics)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted during the evaluation; training is complete in {folder.path}: "
                           f"`cookbook eval {folder.path}` writes the summary") from None
+    finally: torch.set_num_threads(threads_before)
 
 def cmd_eval(args) -> dict:
     _positive("probe-epochs", args.probe_epochs)
@@ -332,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="change one config field, e.g. --set train.weight_decay=0.05 --set views.gray_p=0.5 (repeatable)")
     t.add_argument("--precision", default=None, help="auto | bf16 | fp32")
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
+    t.add_argument("--threads", default=None, help="CPU threads: auto (the default: the faster of all and one, re-checked as the "
+                   "machine's load changes) or a number (then a resumed run is bit-exact)")
     t.add_argument("--device", default=None, help="cuda, cpu, mps (default: best available)")
     t.add_argument("--out", default=None, help="run folder (default runs/<method>-<data>-<time>)")
     t.add_argument("--resume", default=None, metavar="RUN", help="continue the run in this folder")
@@ -357,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--side-by-side", action="store_true", help="also time the conventional pipeline (lightly + DataLoader workers; pip install -e '.[bench]')")
     b.add_argument("--workers", type=int, default=None, help="DataLoader workers of the conventional pipeline (default: all cores, at most 16)")
     b.add_argument("--threads", type=int, default=None, help="torch threads of the main process (side-by-side)")
+    b.add_argument("--contention", type=int, default=0, metavar="N",
+                   help="side-by-side: measure again while N busy processes compete for the cores (1: one core taken)")
+    b.add_argument("--suite", action="store_true", help="the GPU check: every method's full config, kNN, RankMe and the side-by-side "
+                   "ratio in one table (about 8 minutes on a GPU; a tiny form on a CPU)")
     b.add_argument("--encoder", default="resnet18", help="side-by-side encoder (resnet18 | small_cnn)")
     b.add_argument("--width", type=float, default=None, help="side-by-side encoder width (default 1 for resnet18, 16 for small_cnn)")
     return p
@@ -374,14 +392,20 @@ def main(argv=None) -> int:
             if args.method is not None and args.side_by_side:
                 raise CookbookError("--side-by-side times SimCLR's views in both pipelines and takes no --method; drop one of the two")
             if args.width is not None and not args.width > 0: raise CookbookError(f"--width must be positive, got {args.width}")
+            _positive("contention", args.contention, 0)
+            if args.contention and not args.side_by_side:
+                raise CookbookError("--contention measures the side-by-side comparison under load: add --side-by-side")
+            if args.suite and (args.side_by_side or args.method is not None):
+                raise CookbookError("--suite runs every method and the side-by-side comparison itself: drop --side-by-side and --method")
         if args.command == "train": cmd_train(args)
         elif args.command == "eval": cmd_eval(args)
         elif args.command == "bench":
-            from cookbook.bench import run_bench, side_by_side
-            if args.side_by_side:
+            from cookbook.bench import bench_suite, run_bench, side_by_side
+            if args.suite: bench_suite(device=args.device, data=args.data)
+            elif args.side_by_side:
                 side_by_side(device=args.device, data=args.data, batch_size=args.batch_size, steps=args.steps, workers=args.workers,
                              encoder=args.encoder, width=args.width or (16 if args.encoder == "small_cnn" else 1), compile=args.compile,
-                             threads=args.threads)
+                             threads=args.threads, contention=args.contention)
             else: run_bench(device=args.device, steps=args.steps, batch_size=args.batch_size, compile=args.compile, data=args.data,
                            method=args.method or "simclr")
     except Interrupted as e:

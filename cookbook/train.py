@@ -17,8 +17,8 @@ from .evaluate import embed, knn_accuracy
 from .runs import NonFiniteError, RunFolder, load_checkpoint
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'TrainConfig', 'LARS', 'param_groups', 'group_lr', 'make_optimizer', 'lr_at', 'extend_plan', 'knn_eval',
-           'train']
+__all__ = ['OPTIMIZERS', 'TrainConfig', 'LARS', 'param_groups', 'group_lr', 'make_optimizer', 'lr_at', 'ThreadTuner',
+           'extend_plan', 'knn_eval', 'train']
 
 # %% ../nbs/05_train.ipynb #11ca2093
 @dataclass
@@ -43,6 +43,7 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 10             # steps between progress-bar loss updates (each one syncs the device)
     restarts: tuple = ()            # epochs where a run extended with --resume --epochs starts a new warmup + cosine
+    threads: int | str = "auto"     # CPU threads: a number, or auto (the faster of all and one, re-checked while it trains)
 
     def check(self, n_images: int | None = None):
         "Raise `CookbookError` for values that cannot work."
@@ -71,6 +72,8 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise CookbookError(f"train.{name} must be an integer >= {low}, got {v!r}")
+        if self.threads != "auto" and (isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1):
+            raise CookbookError(f"train.threads must be auto or a positive integer, got {self.threads!r}")
         r = list(self.restarts)
         if any(not isinstance(e, int) or not 0 < e < self.epochs for e in r) or r != sorted(set(r)):
             raise CookbookError(f"train.restarts must be increasing epochs between 0 and {self.epochs}, got {self.restarts!r}")
@@ -144,6 +147,34 @@ def lr_at(step: int, total_steps: int, cfg: TrainConfig, steps_per_epoch: int) -
     t = (step - warmup) / max(1, total_steps - warmup)
     return cfg.lr * (cfg.final_lr_ratio + (1 - cfg.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
 
+# %% ../nbs/05_train.ipynb #8579b13d
+class ThreadTuner:
+    """The faster of two CPU thread counts `choices = (current, other)` for the training steps, re-checked every `every` steps:
+    from step `start` of each period, `window + 1` steps run with the other count and `window + 1` with the current one (the
+    first of each group untimed), and the other becomes current if its median step time is below `margin` x the current's."""
+    def __init__(self, choices: tuple, every: int = 200, window: int = 3, margin: float = 0.9, start: int = 5):
+        if len(choices) != 2 or every < start + 2 * window + 2: raise ValueError("two choices, and every >= start + 2 * window + 2")
+        self.current, self.other = choices
+        self.every, self.window, self.margin, self.start = every, window, margin, start
+        self.timed = {"other": [], "current": []}
+
+    def _phase(self, step: int) -> int: return step % self.every - self.start   # < 0: before this period's comparison
+
+    def threads(self, step: int) -> int:
+        "The thread count for the global step `step`."
+        return self.other if 0 <= self._phase(step) <= self.window else self.current
+
+    def record(self, step: int, seconds: float):
+        "Step `step` took `seconds`; at the end of a comparison, keep the faster count."
+        phase = self._phase(step)
+        if 1 <= phase <= self.window: self.timed["other"].append(seconds)
+        elif self.window + 2 <= phase <= 2 * self.window + 1: self.timed["current"].append(seconds)
+        if phase == 2 * self.window + 1:
+            other, current = (sorted(t)[len(t) // 2] if t else None for t in (self.timed["other"], self.timed["current"]))
+            if other is not None and current is not None and other < self.margin * current:
+                self.current, self.other = self.other, self.current
+            self.timed = {"other": [], "current": []}
+
 # %% ../nbs/05_train.ipynb #e2bc1c60
 def _autocast_dtype(cfg: TrainConfig, device) -> torch.dtype | None:
     if cfg.precision == "fp32" or (cfg.precision == "auto" and device.type != "cuda"): return None
@@ -213,8 +244,21 @@ def _diverged(what: str, run, saved_epoch: int, cfg: TrainConfig) -> CookbookErr
     return CookbookError(f"{what}: the run diverged.{kept} Start a new run with a lower learning rate (--lr, now {cfg.lr:g}), "
                          f"a longer warmup (--set train.warmup_epochs=...) or --precision fp32")
 
+def _threads_for(cfg: TrainConfig, device):
+    "The `ThreadTuner` of this run, or None after fixing the count (`train.threads = N`; one process per core under DDP)."
+    if device.type != "cpu" or world_size() > 1: return None
+    if cfg.threads != "auto": torch.set_num_threads(cfg.threads); return None
+    n = torch.get_num_threads()
+    return ThreadTuner((n, 1)) if n > 1 else None
+
 def _train(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm, until=None) -> list:
+    threads_before = torch.get_num_threads()
+    try: return _train_steps(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm, until)
+    finally: torch.set_num_threads(threads_before)   # the caller's count, whatever the tuner chose
+
+def _train_steps(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm, until=None) -> list:
     seed_everything(cfg.seed)
+    tuner = _threads_for(cfg, device)
     model.to(device)
     sync_batchnorm(model)  # under a process group: global batch statistics, as in one process
     channels_last = cfg.channels_last and device.type in ("cuda", "cpu")
@@ -228,7 +272,7 @@ def _train(model, data, views, cfg, run, write, resume, device, config, progress
     if resume:
         if run is None: raise CookbookError("resume needs a run folder")
         ckpt = load_checkpoint(run.checkpoint)
-        diff = [d for d in _config_diff(ckpt["config"], config) if not d.startswith(("train.epochs:", "train.restarts:"))]
+        diff = [d for d in _config_diff(ckpt["config"], config) if not d.startswith(("train.epochs:", "train.restarts:", "train.threads:"))]
         if diff: raise CookbookError(f"{run.path} was trained with a different config ({'; '.join(diff)}); "
                                      f"resume with the same options, or start a new run folder")
         extend_plan(cfg, ckpt["config"].get("train", {}), ckpt["epoch"])
@@ -269,6 +313,9 @@ def _train(model, data, views, cfg, run, write, resume, device, config, progress
         loss_sum = torch.zeros((), device=device)
         for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i
+            if tuner is not None:
+                if tuner.threads(step) != torch.get_num_threads(): torch.set_num_threads(tuner.threads(step))
+                step_start = time.perf_counter()
             lr = lr_at(step, total, cfg, steps_per_epoch)
             for g in opt.param_groups: g["lr"] = group_lr(g, lr, cfg.lr)
             batch = views(images[batches[i]])
@@ -282,6 +329,7 @@ def _train(model, data, views, cfg, run, write, resume, device, config, progress
             opt.step()
             if on_step is not None: on_step(step + 1, total)
             loss_sum += loss.detach().float()
+            if tuner is not None: tuner.record(step, time.perf_counter() - step_start)
             bar.update(1)
             if progress and (i % cfg.log_every == 0 or i == steps_per_epoch - 1):
                 bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", loss=f"{loss.item():.3f}")
@@ -290,7 +338,7 @@ def _train(model, data, views, cfg, run, write, resume, device, config, progress
         if not math.isfinite(mean_loss):
             raise _diverged(f"the loss became {mean_loss} in epoch {epoch + 1}", run, saved_epoch, cfg)
         rec = {"epoch": epoch + 1, "loss": mean_loss, "lr": lr, "seconds": seconds,
-               "img_per_s": steps_per_epoch * cfg.batch_size / seconds}
+               "img_per_s": steps_per_epoch * cfg.batch_size / seconds, "threads": tuner.current if tuner else torch.get_num_threads()}
         if (cfg.knn_every and (epoch + 1) % cfg.knn_every == 0) or epoch + 1 in (cfg.epochs, stop):
             rec["knn"] = knn_eval(model, data, cfg)
         history.append(rec)

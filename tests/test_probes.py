@@ -154,6 +154,8 @@ def test_imagefolder_symlink_loop(tmp_path):
     (["--set", "views.crop_scale=(0.9, 0.2)"], "views.crop_scale must be two numbers (low, high) with 0 < low <= high <= 1"),
     (["--set", "views.gray_p=1.5"], "views.gray_p holds probabilities in [0, 1]"),
     (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--threads", "0"], "--threads must be auto or a positive integer, got '0'"),
+    (["--threads", "two"], "--threads must be auto or a positive integer, got 'two'"),
     (["--batch-size", "4096"], "larger than the dataset"),
     # refused only when the model is built, still before the run folder exists
     (["--method", "dino", "--set", "n_prototypes=1"], "n_prototypes must be at least 2"),
@@ -181,6 +183,17 @@ def test_resume_refuses_options_it_would_ignore(capsys, finished_run, argv, mess
     before = (finished_run / "config.json").read_text()
     refused(capsys, message, "train", "--resume", str(finished_run), "--no-progress", *argv)
     assert (finished_run / "config.json").read_text() == before
+
+
+def test_resume_honours_threads(capsys, tmp_path):
+    "--threads says how to run, not what to train: a resume may change it, and config.json records the count it ran with."
+    out = tmp_path / "threads"
+    assert cli(capsys, "train", *TINY, "--epochs", "1", "--threads", "2", "--out", str(out))[0] == 0
+    assert json.loads((out / "config.json").read_text())["config"]["train"]["threads"] == 2
+    assert cli(capsys, "train", "--resume", str(out), "--epochs", "2", "--threads", "1", "--probe-epochs", "2", "--no-supervised", "--no-progress")[0] == 0
+    assert json.loads((out / "config.json").read_text())["config"]["train"]["threads"] == 1
+    records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r.get("threads") for r in records] == [None, 2, 1]   # epoch 0 is the random-init kNN
 
 
 def test_resume_extends_the_schedule_and_records_it(capsys, tmp_path):
@@ -288,6 +301,9 @@ def test_small_ones(capsys, tmp_path, finished_run):
     refused(capsys, "--steps must be an integer >= 1", "bench", "--steps", "0")
     refused(capsys, "--threads must be an integer >= 1", "bench", "--threads", "0")
     refused(capsys, "--workers must be an integer >= 0", "bench", "--workers", "-1")
+    refused(capsys, "--contention must be an integer >= 0", "bench", "--side-by-side", "--contention", "-1")
+    refused(capsys, "--contention measures the side-by-side comparison under load: add --side-by-side", "bench", "--contention", "1")
+    refused(capsys, "--suite runs every method and the side-by-side comparison itself", "bench", "--suite", "--method", "byol")
     rc, out, err = cli(capsys, "train", "--size", "full", "--batch-size", "99999", "--no-progress", "--out", str(tmp_path / "f"))
     assert rc == 2 and "larger than the dataset" in err and "on this CPU it would take days" in out
     assert not (tmp_path / "f").exists()
