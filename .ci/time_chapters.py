@@ -42,12 +42,14 @@ if __name__ == "__main__":
     ap.add_argument("--out", default="chapter_timings.jsonl")
     args = ap.parse_args()
     os.environ.pop("COOKBOOK_FULL", None); os.environ.pop("IN_TEST", None)   # the small form, as a participant runs it
-    scratch = Path(tempfile.mkdtemp(prefix="cookbook-timing-")) / "nbs"
-    shutil.copytree(NBS, scratch)
     for name in args.chapters:
-        path = scratch / (name if name.endswith(".ipynb") else name + ".ipynb")
-        if not path.exists(): sys.exit(f"no chapter {path.name} in nbs/: give a notebook name such as 10_methods.simclr")
-        row = time_chapter(path)
-        print(f"{row['chapter']:28s} {row['seconds']:7.1f} s   slowest: " + "; ".join(f"{s} s {l}" for s, l in row["cells"])
-              + (f"   FAILED {row['error']}" if row["error"] else ""), flush=True)
-        with open(args.out, "a") as f: f.write(json.dumps(row) + "\n")
+        if not (NBS / (name if name.endswith(".ipynb") else name + ".ipynb")).exists():
+            sys.exit(f"no chapter {name.removesuffix('.ipynb')}.ipynb in nbs/: give a notebook name such as 10_methods.simclr")
+    with tempfile.TemporaryDirectory(prefix="cookbook-timing-") as tmp:   # the chapters' own files go there, not into nbs/
+        scratch = Path(tmp) / "nbs"
+        shutil.copytree(NBS, scratch)
+        for name in args.chapters:
+            row = time_chapter(scratch / (name if name.endswith(".ipynb") else name + ".ipynb"))
+            print(f"{row['chapter']:28s} {row['seconds']:7.1f} s   slowest: " + "; ".join(f"{s} s {l}" for s, l in row["cells"])
+                  + (f"   FAILED {row['error']}" if row["error"] else ""), flush=True)
+            with open(args.out, "a") as f: f.write(json.dumps(row) + "\n")
