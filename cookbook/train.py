@@ -43,7 +43,7 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 10             # steps between progress-bar loss updates (each one syncs the device)
     restarts: tuple = ()            # epochs where a run extended with --resume --epochs starts a new warmup + cosine
-    threads: int | str = "auto"     # CPU threads: a number, or auto (the faster of all and one, re-checked while it trains)
+    threads: int | str = "auto"     # CPU threads: a number, or auto (the fastest of all, one less and half, re-checked while it trains)
 
     def check(self, n_images: int | None = None):
         "Raise `CookbookError` for values that cannot work."
@@ -149,14 +149,18 @@ def lr_at(step: int, total_steps: int, cfg: TrainConfig, steps_per_epoch: int) -
 
 # %% ../nbs/05_train.ipynb #8579b13d
 class ThreadTuner:
-    """The faster of two CPU thread counts `choices = (current, other)` for the training steps, re-checked every `every` steps:
-    from step `start` of each period, `window + 1` steps run with the other count and `window + 1` with the current one (the
-    first of each group untimed), and the other becomes current if its median step time is below `margin` x the current's."""
+    """The fastest of a few CPU thread counts `choices` (the first is where it starts) for the training steps, re-checked every
+    `every` steps: from step `start` of each period, `window + 1` steps run with the next other count in turn and `window + 1`
+    with the current one (the first of each group untimed), and the other becomes current if its median step time is below
+    `margin` x the current's."""
     def __init__(self, choices: tuple, every: int = 200, window: int = 3, margin: float = 0.9, start: int = 5):
-        if len(choices) != 2 or every < start + 2 * window + 2: raise ValueError("two choices, and every >= start + 2 * window + 2")
-        self.current, self.other = choices
+        if len(choices) < 2 or every < start + 2 * window + 2: raise ValueError("two choices or more, and every >= start + 2 * window + 2")
+        self.current, self.others = choices[0], list(choices[1:])
         self.every, self.window, self.margin, self.start = every, window, margin, start
         self.timed = {"other": [], "current": []}
+
+    @property
+    def other(self) -> int: return self.others[0]   # the count this period's comparison tries
 
     def _phase(self, step: int) -> int: return step % self.every - self.start   # < 0: before this period's comparison
 
@@ -165,14 +169,16 @@ class ThreadTuner:
         return self.other if 0 <= self._phase(step) <= self.window else self.current
 
     def record(self, step: int, seconds: float):
-        "Step `step` took `seconds`; at the end of a comparison, keep the faster count."
+        "Step `step` took `seconds`; at the end of a comparison, keep the faster count and queue the next one to try."
         phase = self._phase(step)
         if 1 <= phase <= self.window: self.timed["other"].append(seconds)
         elif self.window + 2 <= phase <= 2 * self.window + 1: self.timed["current"].append(seconds)
         if phase == 2 * self.window + 1:
             other, current = (sorted(t)[len(t) // 2] if t else None for t in (self.timed["other"], self.timed["current"]))
+            tried = self.others.pop(0)
             if other is not None and current is not None and other < self.margin * current:
-                self.current, self.other = self.other, self.current
+                tried, self.current = self.current, tried
+            self.others.append(tried)   # round robin over the counts not in use
             self.timed = {"other": [], "current": []}
 
 # %% ../nbs/05_train.ipynb #e2bc1c60
@@ -248,8 +254,8 @@ def _threads_for(cfg: TrainConfig, device):
     "The `ThreadTuner` of this run, or None after fixing the count (`train.threads = N`; one process per core under DDP)."
     if device.type != "cpu" or world_size() > 1: return None
     if cfg.threads != "auto": torch.set_num_threads(cfg.threads); return None
-    n = torch.get_num_threads()
-    return ThreadTuner((n, 1)) if n > 1 else None
+    n = torch.get_num_threads()   # all of them first, then one less (a core taken) and half (several taken): 2 -> (2, 1)
+    return ThreadTuner(tuple(sorted({n, n - 1, n // 2} - {0}, reverse=True))) if n > 1 else None
 
 def _train(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm, until=None) -> list:
     threads_before = torch.get_num_threads()
