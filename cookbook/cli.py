@@ -344,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="change one config field, e.g. --set train.weight_decay=0.05 --set views.gray_p=0.5 (repeatable)")
     t.add_argument("--precision", default=None, help="auto | bf16 | fp32")
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
-    t.add_argument("--threads", default=None, help="CPU threads: auto (the default: the faster of all and one, re-checked as the "
+    t.add_argument("--threads", default=None, help="CPU threads: auto (the default: the fastest of all, one less and half, re-checked as the "
                    "machine's load changes) or a number (then a resumed run is bit-exact)")
     t.add_argument("--device", default=None, help="cuda, cpu, mps (default: best available)")
     t.add_argument("--out", default=None, help="run folder (default runs/<method>-<data>-<time>)")
@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--data", default=None, help="optional CIFAR-10 .npz (glob) to draw real images from")
     b.add_argument("--side-by-side", action="store_true", help="also time the conventional pipeline (lightly + DataLoader workers; pip install -e '.[bench]')")
     b.add_argument("--workers", type=int, default=None, help="DataLoader workers of the conventional pipeline (default: all cores, at most 16)")
-    b.add_argument("--threads", type=int, default=None, help="torch threads of the main process (side-by-side)")
+    b.add_argument("--threads", type=int, default=None, help="side-by-side: torch threads of the main process, fixed for our training loop too")
     b.add_argument("--contention", type=int, default=0, metavar="N",
                    help="side-by-side: measure again while N busy processes compete for the cores (1: one core taken)")
     b.add_argument("--suite", action="store_true", help="the GPU check: every method's full config, kNN, RankMe and the side-by-side "

@@ -238,9 +238,11 @@ def train(model: nn.Module, data, views, cfg: TrainConfig, run_dir=None, resume:
         if resume: run.lock()
         else: run = RunFolder.create(run.path)
         took_lock = True
+    threads_before = torch.get_num_threads()
     try:
         return _train(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm, until)
     finally:
+        torch.set_num_threads(threads_before)   # the caller's count, whatever the tuner chose
         if took_lock: run.unlock()
 
 def _diverged(what: str, run, saved_epoch: int, cfg: TrainConfig) -> CookbookError:
@@ -258,11 +260,6 @@ def _threads_for(cfg: TrainConfig, device):
     return ThreadTuner(tuple(sorted({n, n - 1, n // 2} - {0}, reverse=True))) if n > 1 else None
 
 def _train(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm, until=None) -> list:
-    threads_before = torch.get_num_threads()
-    try: return _train_steps(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm, until)
-    finally: torch.set_num_threads(threads_before)   # the caller's count, whatever the tuner chose
-
-def _train_steps(model, data, views, cfg, run, write, resume, device, config, progress, callbacks, tqdm, until=None) -> list:
     seed_everything(cfg.seed)
     tuner = _threads_for(cfg, device)
     model.to(device)
@@ -320,7 +317,7 @@ def _train_steps(model, data, views, cfg, run, write, resume, device, config, pr
         for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i
             if tuner is not None:
-                if tuner.threads(step) != torch.get_num_threads(): torch.set_num_threads(tuner.threads(step))
+                if (n := tuner.threads(step)) != torch.get_num_threads(): torch.set_num_threads(n)
                 step_start = time.perf_counter()
             lr = lr_at(step, total, cfg, steps_per_epoch)
             for g in opt.param_groups: g["lr"] = group_lr(g, lr, cfg.lr)
