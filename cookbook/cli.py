@@ -39,8 +39,10 @@ def set_field(cfg, path: str, value: str):
     if dataclasses.is_dataclass(old): raise CookbookError(f"--set {path}: {path} is a group of fields; set one of them, e.g. {path}.{dataclasses.fields(old)[0].name}")
     if isinstance(old, tuple) and isinstance(new, list): new = tuple(new)
     if isinstance(old, float) and isinstance(new, int) and not isinstance(new, bool): new = float(new)
-    if old is not None and type(new) is not type(old):
-        raise CookbookError(f"--set {path}={value}: expected {type(old).__name__} (like {old!r}), got {type(new).__name__}")
+    declared = str(next(f.type for f in dataclasses.fields(obj) if f.name == leaf))   # "int | str" for train.threads
+    allowed = {type(old).__name__} | {t.strip() for t in declared.split("|")}        # a field may hold any type it declares
+    if old is not None and type(new).__name__ not in allowed:
+        raise CookbookError(f"--set {path}={value}: expected {' or '.join(sorted(allowed))} (like {old!r}), got {type(new).__name__}")
     setattr(obj, leaf, new)
     return cfg
 
