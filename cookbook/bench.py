@@ -302,9 +302,11 @@ def bench_suite(device=None, tiny: bool | None = None, methods=None, compiled=("
             if time.perf_counter() - start > budget_s: skipped.append(f"{method}{' compiled' if compile else ''}"); continue
             cfg, t0 = method_config(method, "full"), time.perf_counter()
             if tiny and hasattr(cfg, "w_size"): cfg.w_size, cfg.proj_dim = batch, batch // 2   # W-MSE: whiten sub-batches of 8
+            if tiny and hasattr(cfg, "n_clusters"): cfg.n_clusters = batch                     # DeepCluster: k-means of the 8 images
             bs = max(batch, getattr(cfg, "w_size", 0))   # W-MSE whitens sub-batches of w_size
-            views = cfg.make_views()
-            flops = train_flops_per_image(cfg.build().to(device), [v.to(device) for v in views(images[:bs])])
+            views, model = cfg.make_views(), cfg.build().to(device)
+            if hasattr(model, "on_epoch"): model.on_epoch(0, images[:bs])   # DeepCluster clusters before its first step
+            flops = train_flops_per_image(model, [v.to(device) for v in views(images[:bs])])
             tr = train_rate(cfg, images, bs, steps, device, compile)
             rows.append({"row": method + (" (compiled)" if compile else ""), "encoder": cfg.encoder, "batch_size": bs,
                          "img_per_s": tr["img_per_s"], "epoch_s": 50_000 / tr["img_per_s"], "mfu": flops * tr["img_per_s"] / peak,

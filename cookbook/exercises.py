@@ -29,6 +29,7 @@ from .methods.simsiam import negative_cosine, simsiam_loss
 from .methods.swav import sinkhorn, swav_loss
 from .methods.vicreg import covariance_loss, variance_loss
 from .methods.wmse import whiten
+from .methods.pretext import balanced_weights, rotate_batch
 
 # %% auto #0
 __all__ = ['EXERCISES', 'Mistake', 'Exercise', 'exercise', 'difference', 'call_in', 'diagnose', 'check']
@@ -622,4 +623,31 @@ exercise(Exercise(
              "average the teacher's logits, not its probabilities: the centre is subtracted from logits"),
      Mistake("mean over prototypes", lambda c, l, m: m * c + (1 - m) * l.mean(1, keepdim=True),
              "average over the batch (dim 0), one value per prototype, [1, K]")]))
+
+# Pretext tasks
+def _turns(x, ks, interleave=False):
+    if interleave: return torch.stack([torch.rot90(x, k, dims=(2, 3)) for k in ks], 1).flatten(0, 1), torch.arange(4).repeat(len(x))
+    return torch.cat([torch.rot90(x, k, dims=(2, 3)) for k in ks]), torch.arange(4).repeat_interleave(len(x))
+
+exercise(Exercise(
+    "rotate_batch", "Pretext tasks", "rotate_batch(x): every image turned 0, 1, 2 and 3 quarter turns counter-clockwise (torch.rot90 over dims (2, 3)), in blocks: all images unturned, then all turned once, ...; x: [B, C, H, W] -> (turned [4B, C, H, W], labels [4B] = the number of quarter turns)",
+    rotate_batch, lambda g: (_images(g, B=3, H=6),),
+    [Mistake("clockwise", lambda x: _turns(x, [0, -1, -2, -3]),
+             "the turns go the wrong way: torch.rot90(x, k, dims=(2, 3)) turns counter-clockwise (from the height axis towards the width axis), and label k means k such turns"),
+     Mistake("interleaved", lambda x: _turns(x, range(4), interleave=True),
+             "put the copies in blocks, all images at one turn together (torch.cat over the turns), with the labels in the same order"),
+     Mistake("labels off by one", lambda x: _turns(x, range(1, 5)),
+             "the first block is the image as it is (0 turns, label 0); yours starts with one turn")]))
+
+def _cluster_labels(g): return torch.cat([torch.randint(0, 5, (20,), generator=g), torch.tensor([0, 0, 0])]), 6   # cluster 5 is empty
+
+exercise(Exercise(
+    "balanced_weights", "Pretext tasks", "balanced_weights(labels, k): the loss weight of each of the k clusters, N / (k * the cluster's size), and 0 for an empty cluster; labels: [N] integers in 0..k-1 -> [k]",
+    balanced_weights, _cluster_labels,
+    [Mistake("the size, not its inverse", lambda l, k: torch.bincount(l, minlength=k).float() * k / len(l),
+             "a big cluster must weigh *less*: divide by the cluster's size"),
+     Mistake("not scaled", lambda l, k: torch.where(torch.bincount(l, minlength=k) > 0, 1 / torch.bincount(l, minlength=k).clamp(min=1).float(), 0.0),
+             "scale 1 / size by N / k, so that when every cluster has N / k images every weight is 1"),
+     Mistake("summing to 1", lambda l, k: balanced_weights(l, k) / balanced_weights(l, k).sum(),
+             "do not make the weights sum to 1: each is N / (k * size), so that when every cluster has N / k images every weight is 1")]))
 

@@ -300,7 +300,7 @@ def _train(model, data, views, cfg, run, write, resume, device, config, progress
         try: fwd = torch.compile(fwd)
         except Exception as e: print(f"torch.compile unavailable ({type(e).__name__}: {e}); running eagerly")
     amp_dtype = _autocast_dtype(cfg, device)
-    on_step = getattr(model, "on_step", None)
+    on_step, on_epoch = getattr(model, "on_step", None), getattr(model, "on_epoch", None)
     progress = progress and is_main()
     # a NaN loss is caught in the step it appears, before the optimiser spreads it into the weights; on a GPU reading
     # the loss every step would stall the queue of kernels, so there it is read with the progress bar's cadence
@@ -309,8 +309,9 @@ def _train(model, data, views, cfg, run, write, resume, device, config, progress
     bar = tqdm(total=stop * steps_per_epoch, initial=min(start_epoch, stop) * steps_per_epoch, disable=not progress, unit="step",
                dynamic_ncols=True)
     for epoch in range(start_epoch, stop):
-        model.train()
         t0 = time.perf_counter()
+        if on_epoch is not None: on_epoch(epoch, images)   # before the epoch's first step, with every training image (DeepCluster)
+        model.train()
         perm = broadcast_(torch.randperm(len(images), device=device))  # one permutation for all ranks
         batches = shard_batches(perm, cfg.batch_size)                    # [steps, batch_size // world]: this rank's
         loss_sum = torch.zeros((), device=device)

@@ -106,10 +106,15 @@ METHODS = {
     "swav": "cookbook.methods.swav:SwAVConfig",
     "dino": "cookbook.methods.dino:DINOConfig",
     "dino_vit": "cookbook.methods.dino:DINOViTConfig",
+    "rotation": "cookbook.methods.pretext:RotationConfig",
+    "jigsaw": "cookbook.methods.pretext:JigsawConfig",
+    "colorization": "cookbook.methods.pretext:ColorizationConfig",
+    "deepcluster": "cookbook.methods.pretext:DeepClusterConfig",
 }
 
 # names the papers and peer libraries use, pointed to (not silently mapped) in the error for an unknown method
-SHORT_NAMES = {"moco": "moco_v2", "mocov2": "moco_v2", "mocov3": "moco_v3", "msf": "meanshift", "barlowtwins": "barlow_twins"}
+SHORT_NAMES = {"moco": "moco_v2", "mocov2": "moco_v2", "mocov3": "moco_v3", "msf": "meanshift", "barlowtwins": "barlow_twins",
+               "rotnet": "rotation", "colourisation": "colorization", "colorisation": "colorization", "deep_cluster": "deepcluster"}
 
 def method_class(method: str) -> type:
     "The config class registered as `method`; an unknown name lists the valid ones."
