@@ -47,7 +47,8 @@ def compare_methods(names: list | None, data, epochs: int | None = None, size: s
         train(model, data, cfg.make_views(), cfg.train, progress=progress)
         seconds = time.perf_counter() - t0
         ev = evaluate(model.encoder, data, probe_epochs=probe_epochs)
-        key = (cfg.encoder, str(getattr(cfg, "width", None)), cfg.train.epochs)   # the supervised recipe's batch is its own
+        key = (cfg.encoder, str(getattr(cfg, "width", None)), cfg.train.epochs,   # the supervised recipe's batch is its own
+               type(model.encoder).__name__)                                     # a wrapped encoder (DeepCluster's grey input) has its own
         if key not in cache:
             cache[key] = baselines(cfg, data, probe_epochs, device=next(model.parameters()).device)
         base = cache[key]
