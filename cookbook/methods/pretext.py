@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import ViewConfig, Views, shape_views, to_float
+from ..augment import ViewConfig, Views, shape_views, to_float, to_grayscale
 from ..core import CookbookError
 from ..encoders import mlp
 from ..evaluate import embed
@@ -20,8 +20,8 @@ from ..train import TrainConfig
 
 # %% auto #0
 __all__ = ['PERMUTATIONS', 'rotate_batch', 'single_view', 'RotationPrediction', 'RotationConfig', 'jigsaw_tiles', 'Jigsaw',
-           'JigsawConfig', 'luma', 'chroma', 'Colorization', 'ColorizationConfig', 'fit_clusters', 'balanced_weights',
-           'assign', 'WithOriginal', 'GreyInput', 'DeepCluster', 'DeepClusterConfig']
+           'JigsawConfig', 'chroma', 'Colorization', 'ColorizationConfig', 'fit_clusters', 'balanced_weights', 'assign',
+           'WithOriginal', 'GreyInput', 'DeepCluster', 'DeepClusterConfig']
 
 # %% ../../nbs/28_methods.pretext.ipynb #00000006
 def rotate_batch(x: torch.Tensor) -> tuple:
@@ -115,13 +115,9 @@ class JigsawConfig(MethodConfig):
     def build(self) -> Jigsaw: return Jigsaw(self.make_encoder(), self.tile, self.hidden)
 
 # %% ../../nbs/28_methods.pretext.ipynb #00000014
-def luma(x: torch.Tensor) -> torch.Tensor:
-    "ITU-R 601 luma of RGB `x: [B, 3, H, W]` in [0, 1] -> `[B, 1, H, W]`."
-    return 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
-
 def chroma(x: torch.Tensor, size: int) -> torch.Tensor:
     "The colour that grey loses, `(B - Y, R - Y)` (YCbCr's axes, unscaled), averaged to `size x size`: `[B, 3, H, W]` -> `[B, 2, size, size]`."
-    y = luma(x)
+    y = to_grayscale(x)
     return F.adaptive_avg_pool2d(torch.cat([x[:, 2:3] - y, x[:, :1] - y], 1), size)
 
 class Colorization(nn.Module):
@@ -134,7 +130,7 @@ class Colorization(nn.Module):
     def forward(self, views: list) -> torch.Tensor:
         "`views`: one batch `[B, 3, H, W]` -> mean squared error of the predicted chroma `[B, 2, s, s]` from the grey image."
         x = views[0]
-        pred = self.decoder(self.encoder(luma(x).expand(-1, 3, -1, -1))).view(len(x), 2, self.out_size, self.out_size)
+        pred = self.decoder(self.encoder(to_grayscale(x).expand(-1, 3, -1, -1))).view(len(x), 2, self.out_size, self.out_size)
         return F.mse_loss(pred, chroma(x, self.out_size))
 
 @dataclass
@@ -190,7 +186,7 @@ class GreyInput(nn.Module):
     def __init__(self, encoder: nn.Module):
         super().__init__()
         self.net, self.dim = encoder, encoder.dim
-    def forward(self, x): return self.net(luma(x).expand(-1, 3, -1, -1))
+    def forward(self, x): return self.net(to_grayscale(x).expand(-1, 3, -1, -1))
 
 class DeepCluster(nn.Module):
     """Encoder + classifier of pseudo-labels: k-means clusters of the encoder's own features, re-computed every `every` epochs (Caron et al. 2018).
