@@ -19,9 +19,9 @@ from . import MethodConfig
 from ..train import TrainConfig
 
 # %% auto #0
-__all__ = ['PERMUTATIONS', 'rotate_batch', 'single_view', 'RotationPrediction', 'RotationConfig', 'jigsaw_tiles', 'Jigsaw',
-           'JigsawConfig', 'chroma', 'Colorization', 'ColorizationConfig', 'fit_clusters', 'balanced_weights', 'assign',
-           'WithOriginal', 'GreyInput', 'DeepCluster', 'DeepClusterConfig']
+__all__ = ['PERMUTATIONS', 'rotate_batch', 'single_view', 'PretextConfig', 'RotationPrediction', 'RotationConfig', 'jigsaw_tiles',
+           'Jigsaw', 'JigsawConfig', 'chroma', 'Colorization', 'ColorizationConfig', 'fit_clusters', 'balanced_weights',
+           'assign', 'WithOriginal', 'GreyInput', 'DeepCluster', 'DeepClusterConfig']
 
 # %% ../../nbs/28_methods.pretext.ipynb #00000006
 def rotate_batch(x: torch.Tensor) -> tuple:
@@ -33,6 +33,12 @@ def rotate_batch(x: torch.Tensor) -> tuple:
 def single_view(cfg: ViewConfig) -> ViewConfig:
     "`cfg` making one view per image (a pretext task transforms that one view itself)."
     return replace(cfg, blur_p=cfg.blur_p[:1], solarize_p=cfg.solarize_p[:1])
+
+@dataclass
+class PretextConfig(MethodConfig):
+    "What the pretext tasks' small configs share: one view per image (the task makes its own input from it) and SimCLR's budget."
+    views: ViewConfig = field(default_factory=lambda: single_view(shape_views(32)))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=64, optimizer="adamw", lr=2e-3))
 
 class RotationPrediction(nn.Module):
     "Encoder + MLP head classifying which of 4 rotations was applied (Gidaris et al. 2018)."
@@ -46,11 +52,9 @@ class RotationPrediction(nn.Module):
         return F.cross_entropy(self.head(self.encoder(x)), y)
 
 @dataclass
-class RotationConfig(MethodConfig):
+class RotationConfig(PretextConfig):
     "Everything that defines a rotation-prediction run."
     hidden: int = 512
-    views: ViewConfig = field(default_factory=lambda: single_view(shape_views(32)))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=64, optimizer="adamw", lr=2e-3))
 
     @classmethod
     def full(cls) -> "RotationConfig":
@@ -99,12 +103,10 @@ class Jigsaw(nn.Module):
         return F.cross_entropy(self.head(f.permute(1, 0, 2).flatten(1)), perm)
 
 @dataclass
-class JigsawConfig(MethodConfig):
+class JigsawConfig(PretextConfig):
     "Everything that defines a jigsaw run."
     tile: int = 13
     hidden: int = 512
-    views: ViewConfig = field(default_factory=lambda: single_view(shape_views(32)))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=64, optimizer="adamw", lr=2e-3))
 
     @classmethod
     def full(cls) -> "JigsawConfig":
@@ -134,11 +136,10 @@ class Colorization(nn.Module):
         return F.mse_loss(pred, chroma(x, self.out_size))
 
 @dataclass
-class ColorizationConfig(MethodConfig):
+class ColorizationConfig(PretextConfig):
     "Everything that defines a colourisation run: views keep the colours (crops and flips only), the target is the true colour."
     out_size: int = 8
     views: ViewConfig = field(default_factory=lambda: single_view(replace(shape_views(32), jitter_p=0.0, gray_p=0.0)))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=64, optimizer="adamw", lr=2e-3))
 
     @classmethod
     def full(cls) -> "ColorizationConfig":
@@ -198,6 +199,7 @@ class DeepCluster(nn.Module):
         super().__init__()
         self.head_fixed_lr = head_fixed_lr
         if n_clusters < 2: raise CookbookError(f"DeepCluster needs n_clusters >= 2, got {n_clusters}")
+        if every < 1 or pca_dim < 1: raise CookbookError(f"DeepCluster needs every >= 1 (epochs between clusterings) and pca_dim >= 1, got {every} and {pca_dim}")
         if grey: encoder = GreyInput(encoder)   # no colour, so no clusters of colour (the paper's Sobel filter does this)
         self.encoder, self.n_clusters, self.pca_dim, self.every, self.seed = encoder, n_clusters, pca_dim, every, seed
         self.head = mlp([encoder.dim, hidden, n_clusters])
@@ -206,18 +208,23 @@ class DeepCluster(nn.Module):
         for name, shape in [("mean", [encoder.dim]), ("proj", [encoder.dim, d]), ("centroids", [n_clusters, d]), ("weight", [n_clusters])]:
             self.register_buffer(name, torch.zeros(shape))
         self.register_buffer("clustered", torch.zeros((), dtype=torch.bool))
+        self._ready = False   # `clustered` as a Python bool, so that forward does not read a device tensor every step
+        self.register_load_state_dict_post_hook(DeepCluster._after_load)
+
+    @staticmethod
+    def _after_load(module, incompatible_keys): module._ready = bool(module.clustered)
 
     @torch.no_grad()
     def on_epoch(self, epoch: int, images: torch.Tensor):
         "Every `every` epochs: cluster the features of every training image, freeze the encoder's copy, reset the classifier's last layer."
-        if epoch % self.every and bool(self.clustered): return
+        if epoch % self.every and self._ready: return
         c = fit_clusters(embed(self.encoder, images), self.n_clusters, self.pca_dim, self.seed + epoch)
         d = c["proj"].shape[1]
         self.mean.copy_(c["mean"]); self.proj.zero_()[:, :d] = c["proj"]; self.centroids.zero_()[:, :d] = c["centroids"]
         self.weight.copy_(balanced_weights(c["labels"], self.n_clusters))
         self.snapshot.load_state_dict(self.encoder.state_dict())
         self.head[-1].reset_parameters()    # the cluster ids are new: the old classifier's last layer means nothing
-        self.clustered.fill_(True)
+        self.clustered.fill_(True); self._ready = True
 
     def lr_rules(self) -> list:
         "The classifier at the peak learning rate throughout: it starts afresh at every clustering, late in the schedule too."
@@ -225,7 +232,7 @@ class DeepCluster(nn.Module):
 
     def forward(self, views: list) -> torch.Tensor:
         "`views`: a view batch `[B, 3, H, W]` and the un-augmented batch -> class-balanced cross-entropy of the clusters."
-        if not bool(self.clustered): raise CookbookError("DeepCluster has no clusters yet: call on_epoch(0, images) first (train() does)")
+        if not self._ready: raise CookbookError("DeepCluster has no clusters yet: call on_epoch(0, images) first (train() does)")
         x, original = views
         with torch.no_grad():
             self.snapshot.eval()
@@ -233,7 +240,7 @@ class DeepCluster(nn.Module):
         return F.cross_entropy(self.head(self.encoder(x)), labels, weight=self.weight)
 
 @dataclass
-class DeepClusterConfig(MethodConfig):
+class DeepClusterConfig(PretextConfig):
     "Everything that defines a DeepCluster run."
     n_clusters: int = 50
     pca_dim: int = 64
@@ -241,8 +248,6 @@ class DeepClusterConfig(MethodConfig):
     hidden: int = 512
     grey: bool = True                      # break switch: False = colour input, clusters of colour
     head_fixed_lr: bool = True             # the classifier at the peak lr (False: the encoder's decaying schedule)
-    views: ViewConfig = field(default_factory=lambda: single_view(shape_views(32)))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=64, optimizer="adamw", lr=2e-3))
 
     @classmethod
     def full(cls) -> "DeepClusterConfig":
