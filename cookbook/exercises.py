@@ -30,6 +30,7 @@ from .methods.swav import sinkhorn, swav_loss
 from .methods.vicreg import covariance_loss, variance_loss
 from .methods.wmse import whiten
 from .methods.pretext import balanced_weights, rotate_batch
+from .methods.data2vec import data2vec_targets, masked_regression_loss
 
 # %% auto #0
 __all__ = ['EXERCISES', 'Mistake', 'Exercise', 'exercise', 'difference', 'call_in', 'diagnose', 'check']
@@ -651,3 +652,34 @@ exercise(Exercise(
      Mistake("summing to 1", lambda l, k: balanced_weights(l, k) / balanced_weights(l, k).sum(),
              "do not make the weights sum to 1: each is N / (k * size), so that when every cluster has N / k images every weight is 1")]))
 
+
+# data2vec
+def _block_outputs(g): return [torch.randn(2, 6, 5, generator=g) * (1 + 2 * i) + i for i in range(4)], 2
+
+def _instance_norm(y): return (y - y.mean(1, keepdim=True)) / torch.sqrt(y.var(1, unbiased=False, keepdim=True) + 1e-5)
+
+exercise(Exercise(
+    "data2vec_targets", "data2vec", "data2vec_targets(layers, top_k): the mean of the last top_k block outputs, each instance-normalised first (every channel over the L tokens of its image: biased variance, eps=1e-5); layers: list of [N, L, D] -> [N, L, D]",
+    lambda layers, k: data2vec_targets(layers, k, "instance"), _block_outputs,
+    [Mistake("the first blocks", lambda layers, k: data2vec_targets(layers[:k], k, "instance"),
+             "average the *last* top_k blocks (layers[-top_k:]): the top of the teacher holds its most contextual features"),
+     Mistake("normalised over channels", lambda layers, k: torch.stack([F.layer_norm(y, y.shape[-1:]) for y in layers[-k:]]).mean(0),
+             "you normalised each token over its channels (a layer norm, dim -1); instance norm normalises each channel over the tokens of its image (dim 1)"),
+     Mistake("normalised after averaging", lambda layers, k: _instance_norm(torch.stack(layers[-k:]).mean(0)),
+             "normalise each block's output *before* averaging: the blocks differ in scale, and averaging normalised outputs weighs them equally")]))
+
+def _masked_pair(g):
+    pred, target = torch.randn(2, 8, 4, generator=g), torch.randn(2, 8, 4, generator=g)
+    return pred, target, random_masking(torch.zeros(2, 8, 1), 0.6, torch.rand(2, 8, generator=g))[1]
+
+exercise(Exercise(
+    "masked_regression_loss", "data2vec", "masked_regression_loss(pred, target, mask): the squared error averaged over each token's D channels, then over the masked tokens (mask == 1) only; pred, target: [N, L, D], mask: [N, L] -> scalar",
+    masked_regression_loss, _masked_pair,
+    [Mistake("every token", lambda p, t, m: ((p - t) ** 2).mean(),
+             "only the masked tokens count (mask == 1): the student can copy what it sees, so the visible tokens teach nothing"),
+     Mistake("the visible tokens", lambda p, t, m: masked_regression_loss(p, t, 1 - m),
+             "the mask is 1 where a patch is hidden: average over those tokens, not over the visible ones"),
+     Mistake("summed over channels", lambda p, t, m: masked_regression_loss(p, t, m) * p.shape[-1],
+             "average the squared error over a token's D channels too (.mean(-1)), so the loss does not grow with the width"),
+     Mistake("divided by every token", lambda p, t, m: (((p - t) ** 2).mean(-1) * m).sum() / m.numel(),
+             "divide by the number of masked tokens (mask.sum()), not by N * L: the loss must not depend on the mask ratio")]))
