@@ -21,7 +21,7 @@ from ..vit import Block, ViT, sincos_pos_embed_2d, _init_weights
 # %% auto #0
 __all__ = ['patchify', 'unpatchify', 'random_masking', 'mae_loss', 'MAE', 'mae_views', 'MAEConfig', 'reconstruct',
            'show_reconstructions', 'flat_patches', 'masked_pixel_error', 'luminance', 'visible_fill',
-           'hidden_shape_iou', 'fine_tune']
+           'hidden_shape_iou', 'classifier', 'fine_tune']
 
 # %% ../../nbs/17_methods.mae.ipynb #90d77083
 def patchify(imgs: torch.Tensor, p: int) -> torch.Tensor:
@@ -251,6 +251,10 @@ def hidden_shape_iou(model: MAE, images: torch.Tensor, noise=None, k: int = 9, b
     return {name: inter[name] / max(union[name], 1) for name in inter}
 
 # %% ../../nbs/17_methods.mae.ipynb #a9d9859c
+def classifier(encoder: nn.Module, num_classes: int) -> nn.Sequential:
+    "A trainable copy of `encoder` (an EMA target encoder comes with its gradients switched off) and a linear head: `[B, 3, H, W]` -> `[B, num_classes]`."
+    return nn.Sequential(copy.deepcopy(encoder).requires_grad_(True), nn.Linear(encoder.dim, num_classes))
+
 def fine_tune(encoder: nn.Module, data, epochs: int = 5, lr: float = 1e-3, batch_size: int = 128, weight_decay: float = 0.05,
               n_labels: int | None = None, views: ViewConfig | None = None, label_smoothing: float = 0.1, seed: int = 0) -> float:
     "Supervised fine-tuning of a copy of `encoder` + a linear head on the first `n_labels` of `data.train` -> test accuracy (%)."
@@ -260,7 +264,7 @@ def fine_tune(encoder: nn.Module, data, epochs: int = 5, lr: float = 1e-3, batch
     if len(x) < batch_size:
         raise CookbookError(f"fine_tune needs at least batch_size={batch_size} labelled images, got {len(x)}")
     seed_everything(seed)
-    net = nn.Sequential(copy.deepcopy(encoder), nn.Linear(encoder.dim, data.num_classes)).to(dev).train()
+    net = classifier(encoder, data.num_classes).to(dev).train()
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, optimizer="adamw", lr=lr, weight_decay=weight_decay)
     opt = make_optimizer(net, cfg)
     views = views or mae_views(x.shape[-1], crop_scale=(0.5, 1.0))
