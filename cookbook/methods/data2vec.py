@@ -22,7 +22,7 @@ from ..vit import ViT
 
 # %% auto #0
 __all__ = ['TARGET_NORMS', 'data2vec_targets', 'masked_regression_loss', 'Data2Vec', 'Data2VecConfig', 'position_mean',
-           'show_targets']
+           'shortcut_losses', 'show_targets']
 
 # %% ../../nbs/29_methods.data2vec.ipynb #76f9be05
 TARGET_NORMS = ("instance", "layer")
@@ -140,17 +140,26 @@ class Data2VecConfig(MethodConfig):
         import matplotlib.pyplot as plt
         images = data.test.images[:8]
         noise = torch.rand(len(images), model.encoder.backbone.num_patches, generator=torch.Generator().manual_seed(0))
-        fig = show_targets(model, images, noise, position_mean(model, data.test.images[:500]))
+        fig = show_targets(model, images, noise, position_mean(model.forward_teacher, data.test.images[:500]))
         fig.savefig(Path(run_dir) / "targets.png", dpi=110); plt.close(fig)
         return ["targets.png"]
 
 # %% ../../nbs/29_methods.data2vec.ipynb #8ce98633
 @torch.no_grad()
-def position_mean(model: Data2Vec, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    "The teacher's mean target at each patch position over `images` (uint8 or [0, 1]) -> `[L, dim]`: the part of a target that only says where the patch is."
-    dev = next(model.parameters()).device
-    total = sum(model.forward_teacher(to_float(images[i:i + batch_size].to(dev))).sum(0) for i in range(0, len(images), batch_size))
+def position_mean(targets_of, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """The mean target at each patch position over `images` (uint8 or [0, 1]) -> `[L, dim]`: the part of a target that only says where
+    the patch is. `targets_of` maps a batch `[N, 3, H, W]` in [0, 1] to its targets `[N, L, dim]` (`model.forward_teacher` here)."""
+    owner = getattr(targets_of, "__self__", None)   # a model's bound method: run on that model's device
+    dev = next(owner.parameters()).device if isinstance(owner, nn.Module) else images.device
+    total = sum(targets_of(to_float(images[i:i + batch_size].to(dev))).sum(0) for i in range(0, len(images), batch_size))
     return total / len(images)
+
+def shortcut_losses(targets: torch.Tensor) -> dict:
+    """`targets: [N, L, dim]` -> the mean squared error of two shortcut answers over all their tokens: the same answer for every patch
+    of an image (its mean: the targets' spread within images) and the same answer for every image at a position (the position mean)."""
+    y = targets.float()
+    return {"one answer per image": (y - y.mean(1, keepdim=True)).pow(2).mean().item(),
+            "one answer per position": (y - y.mean(0, keepdim=True)).pow(2).mean().item()}
 
 def _pca_rgb(tokens: torch.Tensor, fit: torch.Tensor, grid: int) -> torch.Tensor:
     "`tokens: [N, L, D]` drawn through the first 3 principal components of `fit: [N, L, D]`, scaled by fit's 2-98 % range -> `[N, grid, grid, 3]`."
