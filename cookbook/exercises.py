@@ -31,6 +31,7 @@ from .methods.vicreg import covariance_loss, variance_loss
 from .methods.wmse import whiten
 from .methods.pretext import balanced_weights, rotate_batch
 from .methods.data2vec import data2vec_targets, masked_regression_loss
+from .methods.ijepa import block_prediction_loss, context_indices, place_block
 
 # %% auto #0
 __all__ = ['EXERCISES', 'Mistake', 'Exercise', 'exercise', 'difference', 'call_in', 'diagnose', 'check']
@@ -683,3 +684,33 @@ exercise(Exercise(
              "average the squared error over a token's D channels too (.mean(-1)), so the loss does not grow with the width"),
      Mistake("divided by every token", lambda p, t, m: (((p - t) ** 2).mean(-1) * m).sum() / m.numel(),
              "divide by the number of masked tokens (mask.sum()), not by N * L: the loss must not depend on the mask ratio")]))
+
+
+# I-JEPA
+def _blocks(g):
+    return place_block(8, 6, 6, g), torch.stack([place_block(8, 2, 3, g) for _ in range(3)])
+
+exercise(Exercise(
+    "context_indices", "I-JEPA", "context_indices(context_block, target_blocks): the patch indices (row-major) of the context block outside every target block; context_block: [grid, grid] bool, target_blocks: [M, grid, grid] bool -> [K] long",
+    context_indices, _blocks,
+    [Mistake("targets kept", lambda c, t: c.flatten().nonzero()[:, 0],
+             "take every target patch out of the context (& ~target_blocks.any(0)): the context must not show what is to be predicted"),
+     Mistake("the first target only", lambda c, t: context_indices(c, t[:1]),
+             "remove the patches of *every* target block (target_blocks.any(0)), not only the first"),
+     Mistake("column-major", lambda c, t: (c & ~t.any(0)).T.flatten().nonzero()[:, 0],
+             "number the patches row by row (index = row * grid + column), as the ViT orders its tokens: flatten the [grid, grid] mask as it is, not transposed"),
+     Mistake("the targets", lambda c, t: t.any(0).flatten().nonzero()[:, 0],
+             "return the context (context_block without the targets), not the target patches")]))
+
+def _block_predictions(g):
+    return torch.randn(2, 3, 4, 5, generator=g), torch.randn(2, 16, 5, generator=g), torch.randint(16, (2, 3, 4), generator=g)
+
+exercise(Exercise(
+    "block_prediction_loss", "I-JEPA", "block_prediction_loss(pred, target, target_idx): the mean squared error of each predicted token against the target token at its patch; pred: [N, M, K, D], target: [N, L, D], target_idx: [N, M, K] -> scalar",
+    block_prediction_loss, _block_predictions,
+    [Mistake("the first tokens", lambda p, t, i: ((p - t[:, :i.shape[1] * i.shape[2]].reshape(p.shape)) ** 2).mean(),
+             "compare each prediction with the target token at its patch (gather target at target_idx), not with the first tokens of the image"),
+     Mistake("the first image's patches", lambda p, t, i: block_prediction_loss(p, t, i[:1].expand_as(i)),
+             "each image has its own blocks: gather image n's targets at target_idx[n]"),
+     Mistake("summed over channels", lambda p, t, i: block_prediction_loss(p, t, i) * p.shape[-1],
+             "average the squared error over the D channels too, so the loss does not grow with the width")]))

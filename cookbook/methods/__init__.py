@@ -111,11 +111,13 @@ METHODS = {
     "colorization": "cookbook.methods.pretext:ColorizationConfig",
     "deepcluster": "cookbook.methods.pretext:DeepClusterConfig",
     "data2vec": "cookbook.methods.data2vec:Data2VecConfig",
+    "ijepa": "cookbook.methods.ijepa:IJEPAConfig",
 }
 
 # names the papers and peer libraries use, pointed to (not silently mapped) in the error for an unknown method
 SHORT_NAMES = {"moco": "moco_v2", "mocov2": "moco_v2", "mocov3": "moco_v3", "msf": "meanshift", "barlowtwins": "barlow_twins",
-               "rotnet": "rotation", "colourisation": "colorization", "colorisation": "colorization", "deep_cluster": "deepcluster", "d2v": "data2vec"}
+               "rotnet": "rotation", "colourisation": "colorization", "colorisation": "colorization", "deep_cluster": "deepcluster", "d2v": "data2vec",
+               "i_jepa": "ijepa", "i-jepa": "ijepa", "jepa": "ijepa"}
 
 def method_class(method: str) -> type:
     "The config class registered as `method`; an unknown name lists the valid ones."
