@@ -10,10 +10,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import simclr_views
+from ..augment import simclr_views, ViewConfig
 from ..core import CookbookError
 from ..encoders import mlp
 from . import MethodConfig
+from .byol import _small_byol_views
 from ..train import TrainConfig
 
 # %% auto #0
@@ -32,14 +33,15 @@ def simsiam_loss(p1: torch.Tensor, p2: torch.Tensor, z1: torch.Tensor, z2: torch
 
 # %% ../../nbs/12_methods.simsiam.ipynb #7f854710
 class SimSiam(nn.Module):
-    "Encoder + projector (BN on the output) + bottleneck predictor, negative cosine loss with stop-gradient."
+    "Encoder + projector (BN on the output unless `proj_out_bn=False`) + predictor, negative cosine loss with stop-gradient."
     def __init__(self, encoder: nn.Module, proj_hidden: int = 2048, proj_dim: int = 2048, pred_hidden: int = 512,
-                 proj_layers: int = 3, stop_gradient: bool = True, pred_lr_scale: float = 1.0, pred_fixed_lr: bool = False):
+                 proj_layers: int = 3, stop_gradient: bool = True, pred_lr_scale: float = 1.0, pred_fixed_lr: bool = False,
+                 proj_out_bn: bool = True):
         super().__init__()
         if proj_layers < 2: raise CookbookError(f"proj_layers must be at least 2 (a hidden layer), got {proj_layers}")
         if pred_lr_scale <= 0: raise CookbookError(f"pred_lr_scale must be positive, got {pred_lr_scale}")
         self.encoder, self.stop_gradient = encoder, stop_gradient
-        self.projector = mlp([encoder.dim] + [proj_hidden] * (proj_layers - 1) + [proj_dim], last_bn=True)
+        self.projector = mlp([encoder.dim] + [proj_hidden] * (proj_layers - 1) + [proj_dim], last_bn=proj_out_bn)
         self.predictor = mlp([proj_dim, pred_hidden, proj_dim])
         self.pred_lr_scale, self.pred_fixed_lr = pred_lr_scale, pred_fixed_lr
 
@@ -59,23 +61,25 @@ class SimSiam(nn.Module):
 class SimSiamConfig(MethodConfig):
     "Everything that defines a SimSiam run."
     proj_hidden: int = 512
-    proj_dim: int = 512
-    pred_hidden: int = 128
+    proj_dim: int = 128                    # BYOL's small head sizes: an expanding predictor (the paper's is a bottleneck)
+    pred_hidden: int = 512
     proj_layers: int = 2
+    proj_out_bn: bool = False              # the paper's BN on the projector's output held two of four seeds near 60 % kNN here
     stop_gradient: bool = True             # break switch: False = gradients through both branches (collapses)
-    pred_lr_scale: float = 10.0            # predictor lr = pred_lr_scale x (peak lr if pred_fixed_lr else the schedule's)
-    pred_fixed_lr: bool = True             # the paper's fixed predictor lr (no warmup, no cosine decay)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=48, batch_size=64, optimizer="adamw", lr=1e-3,
-                                                                  warmup_epochs=5.0))
+    pred_lr_scale: float = 1.0             # predictor lr = pred_lr_scale x (peak lr if pred_fixed_lr else the schedule's)
+    pred_fixed_lr: bool = False            # True: the paper's fixed predictor lr (no warmup, no cosine decay)
+    views: ViewConfig = field(default_factory=_small_byol_views)   # BYOL's: its second view solarised
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=48, batch_size=64, optimizer="adamw", lr=3e-3,
+                                                                  warmup_epochs=10.0))
 
     @classmethod
     def full(cls) -> "SimSiamConfig":
         "CIFAR ResNet-18 on a GPU (solo-learn's cifar/simsiam.yaml)."
         return cls(encoder="resnet18", width=1.0, proj_hidden=2048, proj_dim=2048, pred_hidden=512, proj_layers=3,
-                   pred_lr_scale=1.0, pred_fixed_lr=True, views=simclr_views(32, strength=0.5, crop_scale=(0.08, 1.0), blur=True),
+                   pred_lr_scale=1.0, pred_fixed_lr=True, proj_out_bn=True, views=simclr_views(32, strength=0.5, crop_scale=(0.08, 1.0), blur=True),
                    train=TrainConfig(epochs=1000, batch_size=256, optimizer="sgd", lr=0.5, weight_decay=1e-5,
                                      warmup_epochs=10, knn_every=10))
 
     def build(self) -> SimSiam:
         return SimSiam(self.make_encoder(), self.proj_hidden, self.proj_dim, self.pred_hidden,
-                       self.proj_layers, self.stop_gradient, self.pred_lr_scale, self.pred_fixed_lr)
+                       self.proj_layers, self.stop_gradient, self.pred_lr_scale, self.pred_fixed_lr, self.proj_out_bn)
