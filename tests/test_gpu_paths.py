@@ -62,7 +62,10 @@ def test_fused_and_foreach_steps_match_the_loop(optimizer):
     results = {}
     for variant in ("loop", "foreach", "fused"):
         torch.manual_seed(0)
-        model = method_config("simsiam", "small").build()   # three parameter groups: weights, norms, the predictor's own
+        # the paper's SimSiam heads: the small config's projector ends in a Linear whose bias gets only rounding noise as gradient
+        # (the predictor's first BatchNorm removes any shift, the target is detached), which Adam scales up to steps that
+        # differ between kernels (2.3e-4 after two steps); with the output BatchNorm every gradient is a real one
+        model = replace(method_config("simsiam", "small"), proj_out_bn=True, pred_lr_scale=10.0, pred_fixed_lr=True).build()   # weights, norms, the predictor's own
         opt = make_optimizer(model, cfg, fused=variant == "fused")
         if variant != "fused":
             for g in opt.param_groups: g["foreach"] = variant == "foreach"
