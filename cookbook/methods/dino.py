@@ -246,8 +246,8 @@ def attention_on_shape(maps: torch.Tensor, masks: torch.Tensor) -> dict:
             "shape area %": round(float(frac.mean()) * 100, 1)}
 
 PRETRAINED_VIT = "dino_vit_embedded.pt"   # in cookbook/assets: DINOViTConfig.small() on the embedded set, seed 0 (Measured)
-SHIPPED_VITS = {"embedded": (PRETRAINED_VIT, "small"),
-                "cifar10": ("dino_vit_cifar10.pt", "cifar_cpu")}   # DINOViTConfig.cifar_cpu() on CIFAR-10, seed 0 (Measured)
+SHIPPED_VITS = {"embedded": (PRETRAINED_VIT, DINOViTConfig.small),
+                "cifar10": ("dino_vit_cifar10.pt", DINOViTConfig.cifar_cpu)}   # DINOViTConfig.cifar_cpu() on CIFAR-10, seed 0 (Measured)
 CIFAR10_SAMPLES = "cifar10_test_samples.npz"   # 10 CIFAR-10 test images per class (Krizhevsky, 2009), to draw maps on offline
 
 def cifar10_samples() -> ImageSet:
@@ -266,10 +266,10 @@ def save_pretrained_vit(encoder: nn.Module, path) -> None:
     torch.save({k: v.half() if v.is_floating_point() else v for k, v in encoder.state_dict().items()}, path)
 
 def pretrained_vit(path=None, cfg: DINOViTConfig | None = None, shipped: str = "embedded") -> nn.Module:
-    "A `vit_cpu` encoder (class-token pooling) trained by DINO that ships with the package (`shipped`: 'embedded' or 'cifar10'), or the one saved at `path` by a run of `cfg` (default: the small config); eval mode."
+    "A `vit_cpu` encoder (class-token pooling) trained by DINO that ships with the package (`shipped`: 'embedded' or 'cifar10'), or the one saved at `path` by a run of `cfg` (default: the config of the `shipped` one); eval mode."
     if shipped not in SHIPPED_VITS: raise CookbookError(f"no shipped ViT for {shipped!r}; valid: {sorted(SHIPPED_VITS)}")
-    name, preset = SHIPPED_VITS[shipped]
-    enc = (cfg or getattr(DINOViTConfig, preset)()).make_encoder()
+    name, config_of = SHIPPED_VITS[shipped]
+    enc = (cfg or config_of()).make_encoder()
     with resources.as_file(resources.files("cookbook") / "assets" / name) as asset:
         src = asset if path is None else path
         if not os.path.isfile(src): raise CookbookError(f"no ViT weights at {src}; write them with save_pretrained_vit(encoder, path)")
